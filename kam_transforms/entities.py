@@ -30,30 +30,66 @@ def _e(source: str, name: str, key: str, columns: str) -> Entity:
 
 
 ENTITIES: tuple[Entity, ...] = (
-    _e("crm", "accounts", "account_id",
-       "account_id account_name industry region country employee_count owner_id "
-       "parent_account_id erp_customer_id created_at updated_at is_deleted"),
+    _e(
+        "crm",
+        "accounts",
+        "account_id",
+        "account_id account_name industry region country employee_count owner_id "
+        "parent_account_id erp_customer_id created_at updated_at is_deleted",
+    ),
     _e("crm", "owners", "owner_id", "owner_id full_name email manager_email locale is_active"),
-    _e("crm", "contacts", "contact_id",
-       "contact_id account_id full_name role is_decision_maker is_active updated_at"),
-    _e("crm", "activities", "activity_id",
-       "activity_id account_id owner_id activity_type occurred_at"),
-    _e("crm", "opportunities", "opportunity_id",
-       "opportunity_id account_id stage amount currency probability expected_close_date "
-       "closed_at is_won lost_reason competitor updated_at"),
-    _e("crm", "tickets", "ticket_id",
-       "ticket_id account_id category priority status opened_at resolved_at"),
-    _e("crm", "surveys", "response_id",
-       "response_id account_id contact_id survey_type score responded_at"),
-    _e("erp", "customers", "customer_id",
-       "customer_id customer_name tax_id currency payment_terms_days credit_limit "
-       "created_at updated_at"),
+    _e(
+        "crm",
+        "contacts",
+        "contact_id",
+        "contact_id account_id full_name role is_decision_maker is_active updated_at",
+    ),
+    _e(
+        "crm",
+        "activities",
+        "activity_id",
+        "activity_id account_id owner_id activity_type occurred_at",
+    ),
+    _e(
+        "crm",
+        "opportunities",
+        "opportunity_id",
+        "opportunity_id account_id stage amount currency probability expected_close_date "
+        "closed_at is_won lost_reason competitor updated_at",
+    ),
+    _e(
+        "crm",
+        "tickets",
+        "ticket_id",
+        "ticket_id account_id category priority status opened_at resolved_at",
+    ),
+    _e(
+        "crm",
+        "surveys",
+        "response_id",
+        "response_id account_id contact_id survey_type score responded_at",
+    ),
+    _e(
+        "erp",
+        "customers",
+        "customer_id",
+        "customer_id customer_name tax_id currency payment_terms_days credit_limit "
+        "created_at updated_at",
+    ),
     _e("erp", "products", "product_id", "product_id product_name category unit_cost currency"),
     _e("erp", "orders", "order_id", "order_id customer_id order_date currency status updated_at"),
-    _e("erp", "order_lines", "order_line_id",
-       "order_line_id order_id product_id quantity unit_price discount_pct unit_cost"),
-    _e("erp", "invoices", "invoice_id",
-       "invoice_id customer_id order_id invoice_date due_date amount currency status updated_at"),
+    _e(
+        "erp",
+        "order_lines",
+        "order_line_id",
+        "order_line_id order_id product_id quantity unit_price discount_pct unit_cost",
+    ),
+    _e(
+        "erp",
+        "invoices",
+        "invoice_id",
+        "invoice_id customer_id order_id invoice_date due_date amount currency status updated_at",
+    ),
     _e("erp", "payments", "payment_id", "payment_id invoice_id paid_at amount currency"),
     _e("erp", "fx_rates", "currency rate_date", "currency rate_date rate_to_base"),
 )

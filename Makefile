@@ -1,0 +1,49 @@
+# The two commands: `make demo` runs the real Airflow DAG on demo data; `make test` runs
+# every check. Both create the virtual environment on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+AS_OF ?= 2026-10-31
+CUSTOMERS ?= 2000
+SEED ?= 42
+
+export KAM_HOME ?= $(CURDIR)/var
+export AIRFLOW_HOME ?= $(CURDIR)/airflow_home
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__UNIT_TEST_MODE := False
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export SQLFLUFF_ENV := KAM_LAKE_DIR=$(KAM_HOME)/lake
+
+.PHONY: install demo test lint clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/kam demo-data --out $(KAM_HOME)/exports --customers $(CUSTOMERS) --seed $(SEED) --as-of $(AS_OF) > /dev/null
+	$(BIN)/airflow db migrate > $(KAM_HOME)/airflow-migrate.log 2>&1
+	$(BIN)/airflow pools set kam_warehouse 1 "one writer of the DuckDB build warehouse" > /dev/null
+	$(BIN)/airflow dags test kam_pipeline $(AS_OF) > $(KAM_HOME)/airflow-dags-test.log 2>&1 \
+		|| { tail -n 60 $(KAM_HOME)/airflow-dags-test.log; exit 1; }
+	@echo "Airflow log: $(KAM_HOME)/airflow-dags-test.log"
+	$(BIN)/kam summary --as-of $(AS_OF)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	KAM_LAKE_DIR=$(CURDIR)/dbt_project/tests/fixtures/lake KAM_BUILD_DB=/tmp/kam_sqlfluff.duckdb \
+		$(BIN)/sqlfluff lint dbt_project
+
+test: lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf var airflow_home dbt_project/target dbt_project/logs

@@ -1,0 +1,122 @@
+"""KAM warehouse pipeline: extract -> dbt build -> validate -> publish -> alerts.
+
+Thin wiring only: every task imports its logic from ``kam_transforms`` when it runs, so
+parsing this file loads neither pandas, dbt, Great Expectations nor DuckDB.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, get_current_context, task
+
+WAREHOUSE_POOL = "kam_warehouse"  # one slot: DuckDB allows one writer per file
+ENTITIES = [
+    "crm/accounts",
+    "crm/owners",
+    "crm/contacts",
+    "crm/activities",
+    "crm/opportunities",
+    "crm/tickets",
+    "crm/surveys",
+    "erp/customers",
+    "erp/products",
+    "erp/orders",
+    "erp/order_lines",
+    "erp/invoices",
+    "erp/payments",
+    "erp/fx_rates",
+]
+
+
+def _as_of() -> str:
+    """The run's as-of date: the date of its data interval end (never the wall clock)."""
+    context = get_current_context()
+    end = context.get("data_interval_end") or context["dag_run"].run_after
+    return end.in_timezone("UTC").date().isoformat()
+
+
+def _settings():  # noqa: ANN202 - imported lazily on purpose
+    from kam_transforms.config import Settings
+
+    return Settings.from_env()
+
+
+@dag(
+    dag_id="kam_pipeline",
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["kam", "warehouse"],
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=2)},
+    doc_md=__doc__,
+)
+def kam_pipeline() -> None:
+    @task
+    def as_of() -> str:
+        return _as_of()
+
+    @task(map_index_template="{{ task.op_kwargs['qualified'] }}")
+    def extract(qualified: str, as_of: str) -> dict:
+        from datetime import date
+
+        from kam_transforms.pipeline import extract_entity
+
+        source, name = qualified.split("/")
+        return extract_entity(_settings(), date.fromisoformat(as_of), source, name)
+
+    @task(pool=WAREHOUSE_POOL, retries=0)
+    def dbt_build(as_of: str, landed: list[dict]) -> dict:
+        from datetime import date
+
+        from kam_transforms.pipeline import dbt_build as build
+
+        return build(_settings(), date.fromisoformat(as_of))
+
+    @task(pool=WAREHOUSE_POOL, retries=0)
+    def validate(as_of: str, built: dict) -> dict:
+        from datetime import date
+
+        from kam_transforms.pipeline import validate_build
+
+        return validate_build(_settings(), date.fromisoformat(as_of))
+
+    @task(pool=WAREHOUSE_POOL)
+    def publish(as_of: str, validated: dict) -> dict:
+        from datetime import date
+
+        from kam_transforms.pipeline import publish_marts
+
+        run_id = get_current_context()["run_id"]
+        return publish_marts(_settings(), date.fromisoformat(as_of), run_id)
+
+    @task
+    def alerts(as_of: str, published: dict) -> dict:
+        from datetime import date
+
+        from kam_transforms.pipeline import send_alerts
+
+        return send_alerts(_settings(), date.fromisoformat(as_of))
+
+    @task
+    def summary(as_of: str, sent: dict) -> dict:
+        import json
+        from datetime import date
+
+        from kam_transforms.pipeline import summarize
+
+        result = summarize(_settings(), date.fromisoformat(as_of)) | {"alerts": sent}
+        print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+        return result
+
+    day = as_of()
+    landed = extract.partial(as_of=day).expand(qualified=ENTITIES)
+    built = dbt_build(day, landed)
+    validated = validate(day, built)
+    published = publish(day, validated)
+    summary(day, alerts(day, published))
+
+
+kam_pipeline()

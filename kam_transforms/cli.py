@@ -1,0 +1,149 @@
+"""``kam``: the command line for data engineers (demo data, each pipeline step, alerts)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from kam_transforms.config import Settings
+
+__all__ = ["main"]
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from exc
+
+
+def _print(result: Any) -> None:
+    print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+
+
+def _demo_data(args: argparse.Namespace, settings: Settings) -> Any:
+    from kam_transforms.demo_data import generate
+
+    out = args.out or settings.exports_dir
+    return generate(Path(out), args.customers, args.seed, args.as_of, anchor=args.anchor)
+
+
+def _extract(args: argparse.Namespace, settings: Settings) -> Any:
+    from kam_transforms.extract.files import land_exports
+
+    return [
+        r.as_dict()
+        for r in land_exports(settings.exports_dir, settings.lake_dir, args.as_of, args.source)
+    ]
+
+
+def _build(args: argparse.Namespace, settings: Settings) -> Any:
+    from kam_transforms.pipeline import dbt_build
+
+    return dbt_build(settings, args.as_of, args.select)
+
+
+def _validate(args: argparse.Namespace, settings: Settings) -> Any:
+    from kam_transforms.pipeline import validate_build
+
+    return validate_build(settings, args.as_of)
+
+
+def _publish(args: argparse.Namespace, settings: Settings) -> Any:
+    if args.rollback:
+        from kam_transforms.warehouse import rollback
+
+        rollback(settings.serving_db)
+        return {"rolled_back": str(settings.serving_db)}
+    if args.as_of is None:
+        raise SystemExit("kam publish: --as-of is required unless --rollback is given")
+    from kam_transforms.pipeline import publish_marts
+
+    return publish_marts(settings, args.as_of, run_id=f"cli__{args.as_of.isoformat()}")
+
+
+def _alerts(args: argparse.Namespace, settings: Settings) -> Any:
+    from kam_transforms.pipeline import preview_alerts, send_alerts
+
+    if args.action == "preview":
+        return preview_alerts(settings, args.as_of, Path(args.out) if args.out else None)
+    return send_alerts(settings, args.as_of)
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> Any:
+    from kam_transforms.pipeline import run_all
+
+    return run_all(settings, args.as_of)
+
+
+def _summary(args: argparse.Namespace, settings: Settings) -> Any:
+    from kam_transforms.pipeline import summarize
+
+    return summarize(settings, args.as_of)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kam", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func: Callable[..., Any], help_: str, as_of: bool = True) -> Any:
+        p = sub.add_parser(name, help=help_, description=help_)
+        if as_of:
+            p.add_argument("--as-of", type=_date, required=True, help="the run date, YYYY-MM-DD")
+        p.set_defaults(func=func)
+        return p
+
+    p = add("demo-data", _demo_data, "write a deterministic demo CRM+ERP export")
+    p.add_argument("--out", help="folder for the export (default: $KAM_EXPORTS_DIR)")
+    p.add_argument("--customers", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--anchor", type=_date, help="the world's last date (default: --as-of)")
+
+    p = add("extract", _extract, "land the file-drop exports into the lake")
+    p.add_argument("--source", choices=["crm", "erp"])
+
+    p = add("build", _build, "run dbt build into the build warehouse")
+    p.add_argument("--select", help="dbt node selection")
+
+    add("validate", _validate, "run the Great Expectations mart suites on the build")
+
+    p = add(
+        "publish", _publish, "publish the validated build to the serving warehouse", as_of=False
+    )
+    p.add_argument("--as-of", type=_date)
+    p.add_argument("--rollback", action="store_true", help="restore the previous version")
+
+    p = add("alerts", _alerts, "preview or send key-account alert digests")
+    p.add_argument("action", choices=["preview", "send"])
+    p.add_argument("--out", help="preview: folder to write the rendered .eml files into")
+
+    add("run", _run, "run every step in order without Airflow")
+    add("summary", _summary, "rows per mart, customers per class, where things are")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        _print(args.func(args, Settings.from_env()))
+    except Exception as exc:  # noqa: BLE001 - the CLI reports any failure on one line
+        if args.verbose:
+            raise
+        print(f"kam {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

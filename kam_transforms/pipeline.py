@@ -1,0 +1,241 @@
+"""The pipeline's steps as plain functions: what each Airflow task (and ``kam`` command) calls.
+
+Each step takes the run's as-of date and :class:`Settings`, does one idempotent thing, and
+returns a small JSON-able summary (it becomes the task's XCom).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from kam_transforms.config import DBT_PROJECT_DIR, Settings
+from kam_transforms.entities import entity
+
+__all__ = [
+    "DbtBuildError",
+    "dbt_build",
+    "extract_entity",
+    "preview_alerts",
+    "publish_marts",
+    "run_all",
+    "send_alerts",
+    "summarize",
+    "validate_build",
+]
+
+log = logging.getLogger(__name__)
+
+
+class DbtBuildError(RuntimeError):
+    """``dbt build`` failed; the message lists the failing nodes."""
+
+
+def extract_entity(settings: Settings, as_of: date, source: str, name: str) -> dict[str, Any]:
+    """Land one canonical entity from the file drop."""
+    from kam_transforms.extract.files import land_entity
+
+    result = land_entity(entity(source, name), settings.exports_dir, settings.lake_dir, as_of)
+    log.info(
+        "%s/%s: %d rows in, %d landed, %d quarantined",
+        source,
+        name,
+        result.rows_in,
+        result.rows_landed,
+        result.rows_quarantined,
+    )
+    return result.as_dict()
+
+
+def _dbt_executable() -> str:
+    beside = Path(sys.executable).parent / "dbt"
+    found = str(beside) if beside.exists() else shutil.which("dbt")
+    if not found:
+        raise DbtBuildError("dbt executable not found next to the Python interpreter or on PATH")
+    return found
+
+
+def dbt_target_dir(settings: Settings) -> Path:
+    return settings.home / "dbt" / "target"
+
+
+def _failed_nodes(target: Path) -> list[str]:
+    try:
+        results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return []
+    return [
+        f"{r['unique_id']}: {r['status']}: {(r.get('message') or '').strip()}"
+        for r in results["results"]
+        if r["status"] in ("error", "fail", "runtime error")
+    ]
+
+
+def dbt_build(settings: Settings, as_of: date, select: str | None = None) -> dict[str, Any]:
+    """Run ``dbt build`` for ``as_of`` into the build warehouse (the only writer of it)."""
+    target = dbt_target_dir(settings)
+    settings.build_db.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        _dbt_executable(),
+        "build",
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(settings.home / "dbt" / "logs"),
+        "--vars",
+        json.dumps({"as_of_date": as_of.isoformat(), "base_currency": settings.base_currency}),
+    ]
+    if select:
+        cmd += ["--select", select]
+    env = os.environ | settings.dbt_env() | {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    proc = subprocess.run(  # noqa: S603 - fixed argv, no shell
+        cmd, env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True, check=False
+    )
+    for line in proc.stdout.splitlines():
+        log.info("dbt: %s", line)
+    if proc.returncode != 0:
+        failed = _failed_nodes(target) or proc.stdout.splitlines()[-20:] + [proc.stderr[-2000:]]
+        raise DbtBuildError(
+            f"dbt build failed as of {as_of} (exit {proc.returncode}):\n  " + "\n  ".join(failed)
+        )
+    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))
+    statuses: dict[str, int] = {}
+    for r in results["results"]:
+        statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+    return {"as_of": as_of.isoformat(), "nodes": statuses, "build_db": str(settings.build_db)}
+
+
+def _marts(settings: Settings) -> list[Any]:
+    from kam_transforms.warehouse import mart_relations
+
+    return mart_relations(dbt_target_dir(settings) / "manifest.json")
+
+
+def validate_build(settings: Settings, as_of: date) -> dict[str, Any]:
+    """Run the mart suites on the build warehouse; raises ``ValidationFailed`` on failure."""
+    from kam_transforms.validate import validate_marts
+
+    schemas = {rel.name: rel.schema for rel in _marts(settings)}
+    from expectations import MART_SUITES
+
+    missing = [m.TABLE for m in MART_SUITES if m.TABLE not in schemas]
+    if missing:
+        raise RuntimeError(f"mart(s) {', '.join(missing)} not in the dbt manifest")
+    (schema,) = {schemas[m.TABLE] for m in MART_SUITES}
+    report = validate_marts(settings.build_db, schema, as_of, settings.reports_dir)
+    return report.as_dict()
+
+
+def publish_marts(settings: Settings, as_of: date, run_id: str) -> dict[str, Any]:
+    """Replace the serving warehouse with the validated marts of the build warehouse."""
+    from kam_transforms.warehouse import publish
+
+    counts = publish(settings.build_db, settings.serving_db, _marts(settings), as_of, run_id)
+    return {"as_of": as_of.isoformat(), "serving_db": str(settings.serving_db), "tables": counts}
+
+
+def _alerts_for(settings: Settings, as_of: date) -> Any:
+    from kam_transforms.warehouse import read_table
+
+    alerts = read_table(settings.serving_db, "main", "key_account_alerts")
+    return alerts[alerts["as_of_date"].astype(str) == as_of.isoformat()]
+
+
+def _alerts_state(settings: Settings) -> Path:
+    return settings.home / "alerts" / "state.sqlite"
+
+
+def send_alerts(settings: Settings, as_of: date, smtp_conn_id: str = "kam_smtp") -> dict[str, Any]:
+    """Send this run's key-account alert digests (SMTP if configured, else .eml files)."""
+    from kam_transforms.alerts import publish_alerts
+    from kam_transforms.alerts.deliver import transport_from_airflow
+
+    return publish_alerts(
+        _alerts_for(settings, as_of),
+        as_of,
+        settings,
+        state_path=_alerts_state(settings),
+        transport=transport_from_airflow(smtp_conn_id),
+        crm_base_url=os.environ.get("KAM_CRM_BASE_URL"),
+    )
+
+
+def preview_alerts(settings: Settings, as_of: date, out_dir: Path | None = None) -> dict[str, Any]:
+    """Render the digests ``send_alerts`` would send, without sending or recording anything."""
+    from kam_transforms.alerts import preview_alerts as preview
+
+    messages = preview(
+        _alerts_for(settings, as_of),
+        as_of,
+        settings,
+        state_path=_alerts_state(settings),
+        crm_base_url=os.environ.get("KAM_CRM_BASE_URL"),
+    )
+    written = []
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for i, msg in enumerate(messages, start=1):
+            path = out_dir / f"preview_{as_of.isoformat()}_{i:03d}.eml"
+            path.write_bytes(bytes(msg))
+            written.append(str(path))
+    return {
+        "as_of": as_of.isoformat(),
+        "digests": [{"to": msg["To"], "subject": msg["Subject"]} for msg in messages],
+        "files": written,
+    }
+
+
+def run_all(settings: Settings, as_of: date) -> dict[str, Any]:
+    """Every step in order, without Airflow (the DAG runs the same functions)."""
+    from kam_transforms.entities import ENTITIES
+
+    for ent in ENTITIES:
+        extract_entity(settings, as_of, ent.source, ent.name)
+    dbt_build(settings, as_of)
+    validate_build(settings, as_of)
+    publish_marts(settings, as_of, run_id=f"cli__{as_of.isoformat()}")
+    return summarize(settings, as_of) | {"alerts": send_alerts(settings, as_of)}
+
+
+def summarize(settings: Settings, as_of: date) -> dict[str, Any]:
+    """Rows per mart, customers per class and where everything is, read from serving."""
+    import duckdb
+
+    with duckdb.connect(str(settings.serving_db), read_only=True) as con:
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = 'main' and table_name not like '\\_%' escape '\\' "
+                "order by table_name"
+            ).fetchall()
+        ]
+        from kam_transforms.warehouse import quote_ident
+
+        rows = {
+            t: con.execute(f"select count(*) from {quote_ident(t)}").fetchone()[0] for t in tables  # noqa: S608 - allow-listed, quoted identifiers
+        }
+        classes = dict(
+            con.execute(
+                "select abc_class, count(*) from customer_tiers group by 1 order by 1"
+            ).fetchall()
+        )
+    return {
+        "as_of": as_of.isoformat(),
+        "rows_per_mart": rows,
+        "customers_per_class": classes,
+        "serving_db": str(settings.serving_db),
+        "validation_report": str(settings.reports_dir / f"validation_{as_of.isoformat()}.json"),
+        "outbox": str(settings.outbox_dir),
+    }

@@ -1,0 +1,146 @@
+"""The build and serving DuckDB warehouses: safe reads and write-audit-publish.
+
+dbt is the only writer of the build warehouse. Publishing copies the mart tables (as listed
+in dbt's manifest, the allow-list for every identifier used here) into a *new* serving file
+and renames it over the old one, so a reader sees the old or the new warehouse and never a
+mix. The replaced file is kept as ``<serving>.previous`` for ``rollback``. Readers open the
+serving file read-only; a published file is never written again, so they never block or
+are blocked by a build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+__all__ = [
+    "PublishError",
+    "Relation",
+    "mart_relations",
+    "previous_path",
+    "publish",
+    "quote_ident",
+    "read_table",
+    "rollback",
+]
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+PUBLISH_LOG = "_kam_publish_log"
+
+
+class PublishError(RuntimeError):
+    """The serving warehouse could not be replaced or restored."""
+
+
+@dataclass(frozen=True)
+class Relation:
+    schema: str
+    name: str
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier that is already known to be one of ours (letters, digits, _)."""
+    if not _IDENT.match(name):
+        raise ValueError(f"refusing identifier {name!r}: not a plain SQL identifier")
+    return f'"{name}"'
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def mart_relations(manifest_path: Path) -> list[Relation]:
+    """The tables under ``models/marts`` in dbt's manifest, in a stable order."""
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise PublishError(f"{manifest_path}: no dbt manifest; run dbt build first") from exc
+    relations = {
+        Relation(node["schema"], node.get("alias") or node["name"])
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["path"].replace("\\", "/").startswith("marts/")
+        and node["config"].get("materialized") in ("table", "incremental")
+        and node["config"].get("enabled", True)
+    }
+    return sorted(relations, key=lambda r: (r.schema, r.name))
+
+
+def read_table(db: Path, schema: str, table: str) -> pd.DataFrame:
+    """Read one whole table read-only (identifiers are checked, never interpolated raw)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(f"select * from {quote_ident(schema)}.{quote_ident(table)}").df()  # noqa: S608 - allow-listed, quoted identifiers
+
+
+def previous_path(serving_db: Path) -> Path:
+    return serving_db.with_name(serving_db.name + ".previous")
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(
+    build_db: Path, serving_db: Path, marts: list[Relation], as_of: date, run_id: str
+) -> dict[str, int]:
+    """Copy ``marts`` from the build warehouse into a fresh serving file and swap it in.
+
+    Returns the row count of each published table.
+    """
+    if not marts:
+        raise PublishError("no mart tables to publish")
+    serving_db.parent.mkdir(parents=True, exist_ok=True)
+    staged = serving_db.with_name(f".{serving_db.name}.new")
+    staged.unlink(missing_ok=True)
+    counts: dict[str, int] = {}
+    with duckdb.connect(str(staged)) as con:
+        con.execute(f"attach {_sql_string(str(build_db))} as build (read_only)")
+        for rel in marts:
+            target = quote_ident(rel.name)
+            con.execute(
+                f"create table main.{target} as "  # noqa: S608 - allow-listed, quoted identifiers
+                f"select * from build.{quote_ident(rel.schema)}.{quote_ident(rel.name)}"
+            )
+            row = con.execute(f"select count(*) from main.{target}").fetchone()  # noqa: S608 - allow-listed, quoted identifiers
+            counts[rel.name] = int(row[0]) if row else 0
+        con.execute(f"create table main.{PUBLISH_LOG} (as_of date, run_id varchar, tables varchar)")
+        con.execute(
+            f"insert into main.{PUBLISH_LOG} values (?, ?, ?)",  # noqa: S608 - allow-listed, quoted identifiers
+            [as_of, run_id, json.dumps(counts, sort_keys=True)],
+        )
+        con.execute("detach build")
+        con.execute("checkpoint")
+    with staged.open("rb") as fh:
+        os.fsync(fh.fileno())
+    if serving_db.exists():
+        keep = serving_db.with_name(f".{serving_db.name}.keep")
+        keep.unlink(missing_ok=True)
+        os.link(serving_db, keep)
+        os.replace(keep, previous_path(serving_db))
+    os.replace(staged, serving_db)
+    _fsync_dir(serving_db.parent)
+    return counts
+
+
+def rollback(serving_db: Path) -> None:
+    """Swap the serving warehouse with the version it replaced (twice restores it)."""
+    previous = previous_path(serving_db)
+    if not previous.exists():
+        raise PublishError(f"{previous}: no previous serving warehouse to roll back to")
+    swap = serving_db.with_name(f".{serving_db.name}.swap")
+    swap.unlink(missing_ok=True)
+    os.link(serving_db, swap)
+    os.replace(previous, serving_db)
+    os.replace(swap, previous)
+    _fsync_dir(serving_db.parent)
