@@ -65,8 +65,16 @@ def test_rerun_of_the_same_date_replaces_the_batch(tmp_path: Path) -> None:
 
 def test_bad_keys_are_quarantined_with_reason_and_row(tmp_path: Path) -> None:
     exports, lake = tmp_path / "x", tmp_path / "lake"
-    write_accounts(exports, [row("A1", "ok"), row("A2", "first"), row("", "no key"),
-                             row("A2", "second"), row("A3", "ok too")])
+    write_accounts(
+        exports,
+        [
+            row("A1", "ok"),
+            row("A2", "first"),
+            row("", "no key"),
+            row("A2", "second"),
+            row("A3", "ok too"),
+        ],
+    )
     result = land_entity(ACCOUNTS, exports, lake, AS_OF)
 
     assert (result.rows_in, result.rows_landed, result.rows_quarantined) == (5, 2, 3)
@@ -106,9 +114,7 @@ def test_missing_export_and_empty_file_are_clear_errors(tmp_path: Path) -> None:
 
 def test_declared_encoding_is_honoured(tmp_path: Path) -> None:
     write_accounts(tmp_path / "x", [row("A1", "深圳市腾达科技有限公司")], encoding="gb18030")
-    result = land_entity(
-        ACCOUNTS, tmp_path / "x", tmp_path / "lake", AS_OF, encoding="gb18030"
-    )
+    result = land_entity(ACCOUNTS, tmp_path / "x", tmp_path / "lake", AS_OF, encoding="gb18030")
     assert pq.read_table(result.path).column("account_name").to_pylist() == [
         "深圳市腾达科技有限公司"
     ]
@@ -122,8 +128,11 @@ def test_composite_keys_and_all_entities(tmp_path: Path) -> None:
         values = ["k1" if c in ent.key else "v" for c in ent.columns]
         path.write_text(",".join(ent.columns) + "\n" + ",".join(values) + "\n", encoding="utf-8")
     fx = exports / "erp" / "fx_rates.csv"
-    fx.write_text("currency,rate_date,rate_to_base\nEUR,2026-10-30,1.08\nEUR,2026-10-31,1.09\n"
-                  "EUR,2026-10-31,1.10\n", encoding="utf-8")
+    fx.write_text(
+        "currency,rate_date,rate_to_base\nEUR,2026-10-30,1.08\nEUR,2026-10-31,1.09\n"
+        "EUR,2026-10-31,1.10\n",
+        encoding="utf-8",
+    )
     results = {(r.source, r.entity): r for r in land_exports(exports, tmp_path / "lake", AS_OF)}
     assert len(results) == 14
     assert all(r.rows_landed == 1 for k, r in results.items() if k != ("erp", "fx_rates"))

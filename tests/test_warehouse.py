@@ -39,16 +39,29 @@ def make_build(path: Path, n_customers: int) -> None:
 
 def test_manifest_lists_only_mart_tables(tmp_path: Path) -> None:
     def node(name: str, path: str, materialized: str) -> dict:
-        return {"resource_type": "model", "name": name, "alias": name, "schema": "main_marts",
-                "path": path, "config": {"materialized": materialized, "enabled": True}}
+        return {
+            "resource_type": "model",
+            "name": name,
+            "alias": name,
+            "schema": "main_marts",
+            "path": path,
+            "config": {"materialized": materialized, "enabled": True},
+        }
 
-    manifest = {"nodes": {
-        "model.kam.b": node("dim_customers", "marts/dim_customers.sql", "table"),
-        "model.kam.a": node("customer_tiers", "marts/customer_tiers.sql", "table"),
-        "model.kam.s": node("stg_crm__accounts", "staging/crm/stg_crm__accounts.sql", "view"),
-        "test.kam.t": {"resource_type": "test", "name": "t", "schema": "x", "path": "marts/t.sql",
-                       "config": {"materialized": "test"}},
-    }}
+    manifest = {
+        "nodes": {
+            "model.kam.b": node("dim_customers", "marts/dim_customers.sql", "table"),
+            "model.kam.a": node("customer_tiers", "marts/customer_tiers.sql", "table"),
+            "model.kam.s": node("stg_crm__accounts", "staging/crm/stg_crm__accounts.sql", "view"),
+            "test.kam.t": {
+                "resource_type": "test",
+                "name": "t",
+                "schema": "x",
+                "path": "marts/t.sql",
+                "config": {"materialized": "test"},
+            },
+        }
+    }
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(manifest), encoding="utf-8")
     assert mart_relations(path) == MARTS
@@ -63,7 +76,9 @@ def test_publish_then_rollback(tmp_path: Path) -> None:
     assert counts == {"customer_tiers": 5, "dim_customers": 1}
     assert len(read_table(serving, "main", "customer_tiers")) == 5
     with duckdb.connect(str(serving), read_only=True) as con:
-        tables = {r[0] for r in con.execute("select table_name from information_schema.tables")}
+        tables = {
+            r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()
+        }
         log = con.execute("select as_of, run_id from _kam_publish_log").fetchall()
     assert tables == {"customer_tiers", "dim_customers", "_kam_publish_log"}  # no staging
     assert [(str(a), r) for a, r in log] == [("2026-10-31", "run-1")]
@@ -73,7 +88,8 @@ def test_publish_then_rollback(tmp_path: Path) -> None:
     assert len(read_table(serving, "main", "customer_tiers")) == 7
     assert len(read_table(previous_path(serving), "main", "customer_tiers")) == 5
     assert sorted(p.name for p in serving.parent.iterdir()) == [
-        "serving.duckdb", "serving.duckdb.previous"
+        "serving.duckdb",
+        "serving.duckdb.previous",
     ]
 
     rollback(serving)
