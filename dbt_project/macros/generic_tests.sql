@@ -1,0 +1,58 @@
+{#
+    Generic data tests written in the project (dbt packages from the hub are not installed).
+#}
+
+{#
+    expression_is_true: every row (optionally those matching `where`) satisfies a boolean
+    SQL expression; fails with the rows that do not (null counts as not true).
+    Usage on a model:  - expression_is_true: {arguments: {expression: "x between 0 and 1"}}
+    Usage on a column: - expression_is_true: {arguments: {expression: "between 0 and 1"}}
+#}
+{% test expression_is_true(model, expression, column_name=none) %}
+
+    select *
+    from {{ model }}
+    where not coalesce(({{ column_name ~ ' ' if column_name is not none }}{{ expression }}), false)
+
+{% endtest %}
+
+
+{# unique_combination_of_columns: no two rows share the same values of the listed columns. #}
+{% test unique_combination_of_columns(model, combination_of_columns) %}
+
+    select
+        {{ combination_of_columns | join(', ') }},
+        count(*) as row_count
+    from {{ model }}
+    group by {{ combination_of_columns | join(', ') }}
+    having count(*) > 1
+
+{% endtest %}
+
+
+{# equal_row_count_to: the model has as many rows as another relation (optionally filtered). #}
+{% test equal_row_count_to(model, compare_model, compare_where=none) %}
+
+    with
+
+    model_rows as (
+
+        select count(*) as row_count from {{ model }}
+
+    ),
+
+    compare_rows as (
+
+        select count(*) as row_count from {{ compare_model }}
+        {% if compare_where %}where {{ compare_where }}{% endif %}
+
+    )
+
+    select
+        model_rows.row_count as model_row_count,
+        compare_rows.row_count as compare_row_count
+    from model_rows
+    cross join compare_rows
+    where model_rows.row_count <> compare_rows.row_count
+
+{% endtest %}

@@ -1,0 +1,42 @@
+{#
+    The latest landed version of each key of a lake entity, as of var('as_of_date').
+
+    Reads every batch of the source whose partition `as_of` is on or before the run date
+    and keeps, per primary key, the row of the latest `as_of`, then the latest
+    `_loaded_at`. Works for full snapshot drops (each partition holds everything known
+    then) and for incremental batches (each holds only the changed rows) alike; a
+    backfill as of an earlier date never sees later partitions.
+
+    Returns a select statement; the caller wraps it in a CTE and selects its columns
+    explicitly (the helper column `_landed_rank` is dropped there).
+#}
+{% macro latest_landed(source_name, table_name, key_columns) -%}
+    {%- if key_columns is string -%}{%- set key_columns = [key_columns] -%}{%- endif -%}
+    select *
+    from (
+        select
+            landed.*,
+            row_number() over (
+                partition by {{ key_columns | join(', ') }}
+                order by
+                    {{ landed_partition_date('landed.as_of') }} desc,
+                    landed._loaded_at desc,
+                    landed._batch_id desc
+            ) as _landed_rank
+        from {{ source(source_name, table_name) }} as landed
+        where {{ landed_partition_date('landed.as_of') }} <= {{ as_of_date() }}
+    ) as ranked
+    where _landed_rank = 1
+{%- endmacro %}
+
+
+{# The hive partition value `as_of=<YYYY-MM-DD>` as a date (DuckDB may infer it as a date or a string). #}
+{% macro landed_partition_date(column) -%}
+    cast(cast({{ column }} as {{ dbt.type_string() }}) as date)
+{%- endmacro %}
+
+
+{# The run date, var('as_of_date'), as a date literal. #}
+{% macro as_of_date() -%}
+    cast('{{ var("as_of_date") }}' as date)
+{%- endmacro %}

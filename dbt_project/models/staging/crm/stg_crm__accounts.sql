@@ -1,0 +1,32 @@
+with
+
+source as (
+
+    {{ latest_landed('crm', 'accounts', 'account_id') }}
+
+),
+
+renamed as (
+
+    select
+        {{ landed_text('account_id') }} as account_id,
+        {{ landed_text('account_name') }} as account_name,
+        {{ landed_text('industry') }} as industry,
+        {{ landed_text('region') }} as region,
+        {{ landed_text('country') }} as country,
+        {{ landed_integer('employee_count') }} as employee_count,
+        {{ landed_text('owner_id') }} as owner_id,
+        {{ landed_text('parent_account_id') }} as parent_account_id,
+        {{ landed_text('erp_customer_id') }} as erp_customer_id,
+        {{ landed_timestamp('created_at') }} as created_at,
+        {{ landed_timestamp('updated_at') }} as updated_at,
+        {{ landed_boolean('is_deleted') }} as is_deleted,
+        {{ landed_timestamp('owner_assigned_at') }} as owner_assigned_at,
+        cast(_batch_id as {{ dbt.type_string() }}) as landed_batch_id,
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as landed_at,
+        {{ landed_partition_date('as_of') }} as landed_as_of_date
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,31 @@
+with
+
+source as (
+
+    {{ latest_landed('crm', 'opportunities', 'opportunity_id') }}
+
+),
+
+renamed as (
+
+    select
+        {{ landed_text('opportunity_id') }} as opportunity_id,
+        {{ landed_text('account_id') }} as account_id,
+        lower({{ landed_text('stage') }}) as stage,
+        {{ landed_double('amount') }} as amount,
+        upper({{ landed_text('currency') }}) as currency,
+        {{ landed_double('probability') }} as probability,
+        {{ landed_date('expected_close_date') }} as expected_close_date,
+        {{ landed_timestamp('closed_at') }} as closed_at,
+        {{ landed_boolean('is_won') }} as is_won,
+        {{ landed_text('lost_reason') }} as lost_reason,
+        {{ landed_text('competitor') }} as competitor,
+        {{ landed_timestamp('updated_at') }} as updated_at,
+        cast(_batch_id as {{ dbt.type_string() }}) as landed_batch_id,
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as landed_at,
+        {{ landed_partition_date('as_of') }} as landed_as_of_date
+    from source
+
+)
+
+select * from renamed

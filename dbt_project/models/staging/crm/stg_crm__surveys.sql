@@ -1,0 +1,25 @@
+with
+
+source as (
+
+    {{ latest_landed('crm', 'surveys', 'response_id') }}
+
+),
+
+renamed as (
+
+    select
+        {{ landed_text('response_id') }} as response_id,
+        {{ landed_text('account_id') }} as account_id,
+        {{ landed_text('contact_id') }} as contact_id,
+        lower({{ landed_text('survey_type') }}) as survey_type,
+        {{ landed_double('score') }} as score,
+        {{ landed_timestamp('responded_at') }} as responded_at,
+        cast(_batch_id as {{ dbt.type_string() }}) as landed_batch_id,
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as landed_at,
+        {{ landed_partition_date('as_of') }} as landed_as_of_date
+    from source
+
+)
+
+select * from renamed

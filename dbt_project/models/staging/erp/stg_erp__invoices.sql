@@ -1,0 +1,28 @@
+with
+
+source as (
+
+    {{ latest_landed('erp', 'invoices', 'invoice_id') }}
+
+),
+
+renamed as (
+
+    select
+        {{ landed_text('invoice_id') }} as invoice_id,
+        {{ landed_text('customer_id') }} as customer_id,
+        {{ landed_text('order_id') }} as order_id,
+        {{ landed_date('invoice_date') }} as invoice_date,
+        {{ landed_date('due_date') }} as due_date,
+        {{ landed_double('amount') }} as amount,
+        upper({{ landed_text('currency') }}) as currency,
+        lower({{ landed_text('status') }}) as status,
+        {{ landed_timestamp('updated_at') }} as updated_at,
+        cast(_batch_id as {{ dbt.type_string() }}) as landed_batch_id,
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as landed_at,
+        {{ landed_partition_date('as_of') }} as landed_as_of_date
+    from source
+
+)
+
+select * from renamed

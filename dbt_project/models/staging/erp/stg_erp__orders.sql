@@ -1,0 +1,25 @@
+with
+
+source as (
+
+    {{ latest_landed('erp', 'orders', 'order_id') }}
+
+),
+
+renamed as (
+
+    select
+        {{ landed_text('order_id') }} as order_id,
+        {{ landed_text('customer_id') }} as customer_id,
+        {{ landed_date('order_date') }} as order_date,
+        upper({{ landed_text('currency') }}) as currency,
+        lower({{ landed_text('status') }}) as status,
+        {{ landed_timestamp('updated_at') }} as updated_at,
+        cast(_batch_id as {{ dbt.type_string() }}) as landed_batch_id,
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as landed_at,
+        {{ landed_partition_date('as_of') }} as landed_as_of_date
+    from source
+
+)
+
+select * from renamed
