@@ -40,3 +40,18 @@
 {% macro as_of_date() -%}
     cast('{{ var("as_of_date") }}' as date)
 {%- endmacro %}
+
+
+{#
+    An optional landed column (one carried beyond the canonical contract, e.g.
+    accounts.owner_assigned_at): the column when the landed files have it, else a null, so
+    a connector that does not provide it does not break the build.
+#}
+{% macro landed_optional_column(source_name, table_name, column) -%}
+    {%- set present = true -%}
+    {%- if execute -%}
+        {%- set probe = run_query("select * from " ~ source(source_name, table_name) ~ " limit 0") -%}
+        {%- set present = column in probe.column_names -%}
+    {%- endif -%}
+    {{ column if present else 'cast(null as ' ~ dbt.type_string() ~ ')' }}
+{%- endmacro %}

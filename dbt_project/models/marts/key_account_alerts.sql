@@ -54,7 +54,7 @@ revenue_decline as (
         'revenue_decline' as rule_id,
         'risk' as alert_type,
         case
-            when abc_class = 'A' and revenue_change_share < -{{ var('alert_revenue_decline_high_share') }}
+            when abc_class = 'A' and revenue_change_share < -1.0 * ({{ var('alert_revenue_decline_high_share') }})
                 then 'high'
             else 'medium'
         end as severity,
@@ -74,7 +74,7 @@ revenue_decline as (
     from tiers
     where
         (abc_class = 'A' or previous_abc_class = 'A')
-        and revenue_change_share <= -{{ var('alert_revenue_decline_share') }}
+        and revenue_change_share <= -1.0 * ({{ var('alert_revenue_decline_share') }})
 
 ),
 
