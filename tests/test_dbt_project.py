@@ -1,0 +1,269 @@
+"""The dbt project built on a generated demo data set, checked against the landing data.
+
+One session-scoped build: the demo generator writes CSV exports as of AS_OF, the file-drop
+extractor lands them in a private lake, ``dbt build`` (models and data tests) writes a
+private DuckDB file. The tests then recompute what the marts claim independently with
+pandas from the landed Parquet files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO / "dbt_project"
+AS_OF = date(2026, 10, 31)
+CUSTOMERS = 400
+SEED = 11
+CUTOFF_A = 0.80
+CUTOFF_B = 0.95
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def _dbt_executable() -> str:
+    candidate = Path(sys.executable).parent / "dbt"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("dbt")
+    if found is None:
+        pytest.skip("dbt is not installed")
+    return found
+
+
+@dataclass(frozen=True)
+class Build:
+    root: Path
+    lake_dir: Path
+    db_path: Path
+    manifest: dict[str, Any]
+    dbt_stdout: str
+
+    def query(self, sql: str) -> pd.DataFrame:
+        import duckdb
+
+        with duckdb.connect(str(self.db_path), read_only=True) as con:
+            return con.execute(sql).df()
+
+    def landed(self, source: str, entity: str) -> pd.DataFrame:
+        files = sorted((self.lake_dir / "raw" / source / entity).glob("as_of=*/*.parquet"))
+        assert files, f"nothing landed for {source}/{entity}"
+        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+
+
+def run_dbt(args: list[str], lake_dir: Path, db_path: Path, work_dir: Path) -> subprocess.CompletedProcess[str]:
+    """Run dbt in the project with a private target, log dir and warehouse file."""
+    env = os.environ.copy()
+    env.update(
+        {
+            "KAM_LAKE_DIR": str(lake_dir),
+            "KAM_BUILD_DB": str(db_path),
+            "KAM_BASE_CURRENCY": "USD",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+    )
+    cmd = [
+        _dbt_executable(), *args,
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(work_dir / "target"),
+        "--log-path", str(work_dir / "logs"),
+    ]  # fmt: skip
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, check=False)
+
+
+@pytest.fixture(scope="session")
+def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    demo_data = pytest.importorskip("kam_transforms.demo_data")
+    files = pytest.importorskip("kam_transforms.extract.files")
+    root = tmp_path_factory.mktemp("dbt_demo")
+    exports, lake, db = root / "exports", root / "lake", root / "build.duckdb"
+    manifest = demo_data.generate(exports, CUSTOMERS, SEED, AS_OF)
+    files.land_exports(exports, lake, AS_OF)
+    proc = run_dbt(
+        ["build", "--vars", json.dumps({"as_of_date": AS_OF.isoformat()})], lake, db, root
+    )
+    assert proc.returncode == 0, f"dbt build failed:\n{proc.stdout[-8000:]}\n{proc.stderr[-2000:]}"
+    return Build(root, lake, db, manifest, proc.stdout)
+
+
+# --- independent recomputation from the landing data ------------------------------------
+
+
+def _order_lines_base(build: Build) -> pd.DataFrame:
+    """Non-cancelled order lines up to AS_OF with revenue and margin in USD (pandas only)."""
+    orders = build.landed("erp", "orders")
+    lines = build.landed("erp", "order_lines")
+    products = build.landed("erp", "products")
+    fx = build.landed("erp", "fx_rates")
+
+    orders["order_date"] = pd.to_datetime(orders["order_date"])
+    orders = orders[
+        (orders["status"].str.lower() != "cancelled") & (orders["order_date"] <= pd.Timestamp(AS_OF))
+    ]
+    df = lines.merge(orders[["order_id", "customer_id", "order_date", "currency"]], on="order_id")
+    df = df.merge(
+        products[["product_id", "unit_cost", "currency"]].rename(
+            columns={"unit_cost": "product_unit_cost", "currency": "product_currency"}
+        ),
+        on="product_id",
+        how="left",
+    )
+    for col in ("quantity", "unit_price", "discount_pct", "unit_cost", "product_unit_cost"):
+        df[col] = pd.to_numeric(df[col])
+    df["discount_pct"] = df["discount_pct"].fillna(0.0)
+
+    fx["rate_date"] = pd.to_datetime(fx["rate_date"])
+    fx["rate_to_base"] = pd.to_numeric(fx["rate_to_base"])
+    fx = fx.sort_values("rate_date")
+    df = df.sort_values("order_date")
+    df = pd.merge_asof(
+        df, fx[["currency", "rate_date", "rate_to_base"]], left_on="order_date",
+        right_on="rate_date", by="currency", direction="backward",
+    )  # fmt: skip
+    df.loc[df["currency"] == "USD", "rate_to_base"] = 1.0
+    assert df["rate_to_base"].notna().all(), "an order has no fx rate on or before its date"
+
+    cost = df["unit_cost"].where(df["unit_cost"].notna())
+    assert cost.notna().all(), "the demo data carries a unit cost on every line"
+    df["revenue"] = df["quantity"] * df["unit_price"] * (1 - df["discount_pct"]) * df["rate_to_base"]
+    df["margin"] = df["revenue"] - df["quantity"] * cost * df["rate_to_base"]
+    return df
+
+
+def _expected_tiers(build: Build) -> pd.DataFrame:
+    lines = _order_lines_base(build)
+    start = pd.Timestamp(AS_OF) - pd.DateOffset(months=12)
+    prior_start = pd.Timestamp(AS_OF) - pd.DateOffset(months=24)
+    t12m = lines[(lines["order_date"] > start) & (lines["order_date"] <= pd.Timestamp(AS_OF))]
+    prior = lines[(lines["order_date"] > prior_start) & (lines["order_date"] <= start)]
+
+    customers = pd.DataFrame(
+        {"customer_id": sorted(set(build.landed("erp", "customers")["customer_id"]) | set(lines["customer_id"]))}
+    )
+    agg = t12m.groupby("customer_id").agg(revenue_t12m=("revenue", "sum"), gross_margin_t12m=("margin", "sum"))
+    prior_agg = prior.groupby("customer_id").agg(revenue_prior_12m=("revenue", "sum"))
+    tiers = customers.merge(agg, on="customer_id", how="left").merge(prior_agg, on="customer_id", how="left")
+    tiers = tiers.fillna(0.0)
+
+    tiers = tiers.sort_values(["gross_margin_t12m", "customer_id"], ascending=[False, True]).reset_index(drop=True)
+    positive = tiers["gross_margin_t12m"].clip(lower=0)
+    total = positive.sum()
+    running = positive.cumsum()
+    before = (running - positive) / total
+    tiers["cumulative_share"] = running / total
+    tiers["expected_class"] = "C"
+    tiers.loc[(tiers["gross_margin_t12m"] > 0) & (before < CUTOFF_B), "expected_class"] = "B"
+    tiers.loc[(tiers["gross_margin_t12m"] > 0) & (before < CUTOFF_A), "expected_class"] = "A"
+    return tiers
+
+
+# --- the tests --------------------------------------------------------------------------
+
+
+def test_build_ran_models_and_tests(build: Build) -> None:
+    assert "ERROR=0" in build.dbt_stdout
+    assert "PASS=" in build.dbt_stdout
+
+
+def test_one_tier_per_customer_in_landing_data(build: Build) -> None:
+    landed_customers = set(build.landed("erp", "customers")["customer_id"])
+    tiers = build.query("select customer_id, abc_class from customer_tiers")
+    assert len(tiers) == tiers["customer_id"].nunique() == len(landed_customers)
+    assert set(tiers["customer_id"]) == landed_customers
+    assert set(tiers["abc_class"]) <= {"A", "B", "C"}
+
+
+def test_dim_customers_has_every_account_and_unlinked_customer(build: Build) -> None:
+    accounts = build.landed("crm", "accounts")
+    customers = build.landed("erp", "customers")
+    linked = set(accounts["erp_customer_id"].dropna())
+    expected = accounts["account_id"].nunique() + len(set(customers["customer_id"]) - linked)
+    dim = build.query("select customer_key, account_id, customer_id from dim_customers")
+    assert len(dim) == dim["customer_key"].nunique() == expected
+    assert set(dim["customer_id"].dropna()) == set(customers["customer_id"])
+
+
+def test_order_lines_fact_matches_landing(build: Build) -> None:
+    expected = _order_lines_base(build)
+    fact = build.query(
+        "select order_line_id, revenue_base, gross_margin_base from fct_order_lines"
+    )
+    assert len(fact) == len(expected)
+    merged = fact.merge(expected[["order_line_id", "revenue", "margin"]], on="order_line_id")
+    assert len(merged) == len(expected)
+    assert (merged["revenue_base"] - merged["revenue"]).abs().max() < 1e-6
+    assert (merged["gross_margin_base"] - merged["margin"]).abs().max() < 1e-6
+
+
+def test_trailing_revenue_and_margin_match_pandas(build: Build) -> None:
+    expected = _expected_tiers(build).set_index("customer_id")
+    tiers = build.query(
+        "select customer_id, revenue_t12m, gross_margin_t12m, revenue_prior_12m, revenue_change_share "
+        "from customer_tiers"
+    ).set_index("customer_id")
+    joined = tiers.join(expected, rsuffix="_expected")
+    for col in ("revenue_t12m", "gross_margin_t12m", "revenue_prior_12m"):
+        assert (joined[col] - joined[f"{col}_expected"]).abs().max() < 1e-4, col
+    change = (joined["revenue_t12m_expected"] - joined["revenue_prior_12m_expected"]) / joined[
+        "revenue_prior_12m_expected"
+    ].where(joined["revenue_prior_12m_expected"] != 0)
+    both_null = change.isna() & joined["revenue_change_share"].isna()
+    assert ((change - joined["revenue_change_share"]).abs().lt(1e-9) | both_null).all()
+
+
+def test_class_a_is_top_customers_reaching_80_percent_of_margin(build: Build) -> None:
+    expected = _expected_tiers(build)
+    tiers = build.query("select customer_id, abc_class, cumulative_share, measure_rank from customer_tiers")
+    merged = tiers.merge(expected[["customer_id", "expected_class", "cumulative_share"]], on="customer_id")
+    assert len(merged) == len(expected)
+    mismatched = merged[merged["abc_class"] != merged["expected_class"]]
+    assert mismatched.empty, mismatched.head().to_string()
+    assert (merged["cumulative_share_x"] - merged["cumulative_share_y"]).abs().max() < 1e-9
+
+    class_a = merged[merged["abc_class"] == "A"].sort_values("measure_rank")
+    assert 0 < len(class_a) < len(merged)
+    # the last A customer crosses the cut-off; the one before it had not reached it
+    assert class_a["cumulative_share_x"].iloc[-1] >= CUTOFF_A
+    if len(class_a) > 1:
+        assert class_a["cumulative_share_x"].iloc[-2] < CUTOFF_A
+    # classes follow rank order: A ranks, then B, then C
+    ordered = merged.sort_values("measure_rank")["abc_class"].tolist()
+    assert ordered == sorted(ordered)
+
+
+def test_declining_key_account_has_revenue_decline_alert(build: Build) -> None:
+    scenario = build.manifest["scenarios"]["declining_key_account"]
+    alerts = build.query("select * from key_account_alerts")
+    hits = alerts[(alerts["customer_id"] == scenario["customer_id"]) & (alerts["rule_id"] == "revenue_decline")]
+    assert len(hits) == 1, alerts[["customer_id", "rule_id"]].to_string()
+    alert = hits.iloc[0]
+    assert alert["alert_type"] == "risk"
+    assert alert["severity"] in {"medium", "high"}
+    assert alert["reason"].startswith("Trailing 12-month revenue fell ")
+    assert alert["dedup_key"] == f"{scenario['customer_id']}|revenue_decline"
+    evidence = json.loads(alert["evidence"])
+    assert evidence["revenue_change_share"] <= -0.30
+    assert alert["owner_id"] == scenario["owner_id"]
+    assert alert["owner_email"] == scenario["owner_email"]
+
+
+def test_alert_ids_follow_the_contract(build: Build) -> None:
+    import hashlib
+
+    alerts = build.query("select as_of_date, alert_id, dedup_key from key_account_alerts")
+    assert not alerts.empty
+    for row in alerts.itertuples():
+        assert row.alert_id == hashlib.md5(f"{row.dedup_key}{AS_OF.isoformat()}".encode()).hexdigest()  # noqa: S324
+        assert pd.Timestamp(row.as_of_date).date() == AS_OF
