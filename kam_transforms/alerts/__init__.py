@@ -1,0 +1,62 @@
+"""Key-account alerts: state and deduplication, routing, digest rendering and delivery.
+
+Plain Python (Airflow is imported only inside :func:`transport_from_airflow`). Typical use in
+a task::
+
+    transport = transport_from_airflow("kam_smtp") or EmlOutbox(settings.outbox_dir)
+    summary = publish_alerts(alerts_df, as_of, settings, state_path=None, transport=transport)
+"""
+
+from kam_transforms.alerts.deliver import (
+    DeliveryError,
+    DeliveryPlan,
+    DeliveryReport,
+    EmlOutbox,
+    PlannedDelivery,
+    SendResult,
+    SmtpTransport,
+    Transport,
+    deliver,
+    transport_from_airflow,
+)
+from kam_transforms.alerts.model import ALERT_COLUMNS, AlertRow
+from kam_transforms.alerts.outbox import AlertPlan, OutboxState, PlannedAlert, Snooze, load_snoozes
+from kam_transforms.alerts.publish import (
+    build_delivery_plan,
+    default_state_path,
+    preview_alerts,
+    publish_alerts,
+)
+from kam_transforms.alerts.render import delivery_id_for, render_digest, subject_for
+from kam_transforms.alerts.routing import Digest, Route, group_by_recipient, route_alert
+
+__all__ = [
+    "ALERT_COLUMNS",
+    "AlertPlan",
+    "AlertRow",
+    "DeliveryError",
+    "DeliveryPlan",
+    "DeliveryReport",
+    "Digest",
+    "EmlOutbox",
+    "OutboxState",
+    "PlannedAlert",
+    "PlannedDelivery",
+    "Route",
+    "SendResult",
+    "SmtpTransport",
+    "Snooze",
+    "Transport",
+    "build_delivery_plan",
+    "default_state_path",
+    "deliver",
+    "delivery_id_for",
+    "group_by_recipient",
+    "load_snoozes",
+    "preview_alerts",
+    "publish_alerts",
+    "render_digest",
+    "route_alert",
+    "subject_for",
+    "transport_from_airflow",
+]

@@ -1,0 +1,215 @@
+"""The two entry points: publish a run's alerts, or preview the digests it would send."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping, Sequence
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kam_transforms.alerts.deliver import (
+    DeliveryPlan,
+    EmlOutbox,
+    PlannedDelivery,
+    Transport,
+    deliver,
+)
+from kam_transforms.alerts.model import to_date
+from kam_transforms.alerts.outbox import AlertPlan, OutboxState, SnoozeSource
+from kam_transforms.alerts.render import (
+    delivery_id_for,
+    render_digest,
+    resolve_crm_base_url,
+    sender_address,
+)
+from kam_transforms.alerts.routing import group_by_recipient
+from kam_transforms.config import Settings
+
+__all__ = ["build_delivery_plan", "default_state_path", "preview_alerts", "publish_alerts"]
+
+log = logging.getLogger(__name__)
+
+STATE_FILE_NAME = "alerts_state.sqlite"
+
+
+def default_state_path(settings: Settings) -> Path:
+    """``<outbox_dir>/../alerts_state.sqlite``."""
+    return settings.outbox_dir.parent / STATE_FILE_NAME
+
+
+def build_delivery_plan(
+    alert_plan: AlertPlan,
+    *,
+    sales_ops_email: str,
+    mail_from: str,
+    crm_base_url: str | None = None,
+    revenue_history: Mapping[str, Sequence[float]] | None = None,
+    cc_manager_on_high: bool = True,
+) -> DeliveryPlan:
+    """Route the plan's alerts and render one digest per recipient."""
+    envelope_from = sender_address(mail_from).addr_spec
+    plan = DeliveryPlan(as_of=alert_plan.as_of, envelope_from=envelope_from)
+    for digest in group_by_recipient(
+        alert_plan.to_notify, sales_ops_email, cc_manager_on_high=cc_manager_on_high
+    ):
+        keys = [a.row.dedup_key for a in digest.alerts]
+        delivery_id = delivery_id_for(digest.recipient, alert_plan.as_of, keys)
+        message = render_digest(
+            digest,
+            as_of=alert_plan.as_of,
+            mail_from=mail_from,
+            delivery_id=delivery_id,
+            crm_base_url=crm_base_url,
+            revenue_history=revenue_history,
+        )
+        plan.items.append(
+            PlannedDelivery(
+                delivery_id=delivery_id,
+                recipient=digest.recipient,
+                cc=digest.cc,
+                locale=digest.locale,
+                message=message,
+                alert_severities={a.row.dedup_key: a.row.severity for a in digest.alerts},
+            )
+        )
+    return plan
+
+
+def publish_alerts(
+    alerts_df: pd.DataFrame,
+    as_of: dt.date | str,
+    settings: Settings,
+    state_path: str | Path | None = None,
+    transport: Transport | None = None,
+    snoozes: SnoozeSource = None,
+    crm_base_url: str | None = None,
+    renotify_after_days: int | None = 7,
+    *,
+    revenue_history: Mapping[str, Sequence[float]] | None = None,
+    cc_manager_on_high: bool = True,
+) -> dict[str, Any]:
+    """Plan, render and deliver the alert digests of one run.
+
+    Parameters
+    ----------
+    alerts_df
+        The ``key_account_alerts`` rows of this run (columns in docs/CONTRACTS.md).
+    as_of
+        The run date (the DAG run's data interval end); every date written derives from it.
+    settings
+        ``sales_ops_email``, ``mail_from`` and ``outbox_dir`` are used.
+    state_path
+        The SQLite alert state; None: ``<outbox_dir>/../alerts_state.sqlite``.
+    transport
+        :class:`~kam_transforms.alerts.deliver.SmtpTransport` (e.g. from
+        :func:`~kam_transforms.alerts.deliver.transport_from_airflow`) or None for
+        ``EmlOutbox(settings.outbox_dir)``. The transport's ``from_email`` overrides
+        ``settings.mail_from``.
+    snoozes
+        Snooze CSV path, frame or list of Snooze.
+    crm_base_url
+        CRM record links ``<base>/<account_id>``; None: ``KAM_CRM_BASE_URL`` if set.
+    renotify_after_days
+        Remind about a still-open alert after this many days (None: never).
+    revenue_history
+        Optional ``customer_id -> monthly revenue (oldest first)`` for inline sparklines.
+    cc_manager_on_high
+        Cc the owner's manager on digests with a high-severity alert.
+
+    Returns
+    -------
+    dict
+        ``as_of``, the alert counts (``alerts_in_frame``, ``alerts_new``, ``alerts_reopened``,
+        ``alerts_updated``, ``alerts_unchanged``, ``alerts_closed``, ``alerts_snoozed``,
+        ``alerts_to_notify``), ``digests_planned``, ``digests_sent``,
+        ``digests_already_delivered``, ``digests_already_sent``, ``digests_superseded``,
+        ``recipients`` (of digests sent), ``message_ids``, ``files_written``, ``transport``,
+        ``state_path`` and ``stale_after`` (a newer date already in the state; nothing done).
+
+    Raises
+    ------
+    DeliveryError
+        When a digest could not be sent; its alerts stay un-notified for the next attempt.
+    """
+    as_of = to_date(as_of)
+    transport = transport if transport is not None else EmlOutbox(settings.outbox_dir)
+    mail_from = transport.from_email or settings.mail_from
+    base_url = resolve_crm_base_url(crm_base_url)
+    path = Path(state_path) if state_path is not None else default_state_path(settings)
+    with OutboxState(path) as state:
+        alert_plan = state.plan(alerts_df, as_of, renotify_after_days, snoozes)
+        summary: dict[str, Any] = {"as_of": as_of.isoformat(), **alert_plan.counts()}
+        summary.update(
+            transport=transport.description,
+            state_path=str(path),
+            stale_after=alert_plan.stale_after.isoformat() if alert_plan.stale_after else None,
+        )
+        if alert_plan.is_stale:
+            summary.update(
+                digests_planned=0,
+                digests_sent=0,
+                digests_already_delivered=0,
+                digests_already_sent=0,
+                digests_superseded=0,
+                recipients=[],
+                message_ids=[],
+                files_written=[],
+            )
+            return summary
+        plan = build_delivery_plan(
+            alert_plan,
+            sales_ops_email=settings.sales_ops_email,
+            mail_from=mail_from,
+            crm_base_url=base_url,
+            revenue_history=revenue_history,
+            cc_manager_on_high=cc_manager_on_high,
+        )
+        report = deliver(plan, transport, state)
+    by_id = {item.delivery_id: item for item in plan.items}
+    delivered = [by_id[i] for i in report.sent + report.already_delivered if i in by_id]
+    summary.update(
+        digests_planned=len(plan.items),
+        digests_sent=len(report.sent),
+        digests_already_delivered=len(report.already_delivered),
+        digests_already_sent=len(report.already_sent),
+        digests_superseded=len(report.superseded),
+        recipients=sorted({item.recipient for item in delivered}),
+        message_ids=sorted(item.message_id for item in delivered),
+        files_written=report.files_written,
+    )
+    log.info("alerts for %s: %s", as_of, summary)
+    return summary
+
+
+def preview_alerts(
+    alerts_df: pd.DataFrame,
+    as_of: dt.date | str,
+    settings: Settings,
+    state_path: str | Path | None = None,
+    snoozes: SnoozeSource = None,
+    crm_base_url: str | None = None,
+    renotify_after_days: int | None = 7,
+    *,
+    revenue_history: Mapping[str, Sequence[float]] | None = None,
+    cc_manager_on_high: bool = True,
+    mail_from: str | None = None,
+) -> list[EmailMessage]:
+    """Render the digests :func:`publish_alerts` would send now, without sending anything
+    or writing the state (an existing state file is opened read-only; none is created)."""
+    as_of = to_date(as_of)
+    path = Path(state_path) if state_path is not None else default_state_path(settings)
+    with OutboxState(path, read_only=True) as state:
+        alert_plan = state.plan(alerts_df, as_of, renotify_after_days, snoozes, dry_run=True)
+    plan = build_delivery_plan(
+        alert_plan,
+        sales_ops_email=settings.sales_ops_email,
+        mail_from=mail_from or settings.mail_from,
+        crm_base_url=resolve_crm_base_url(crm_base_url),
+        revenue_history=revenue_history,
+        cc_manager_on_high=cc_manager_on_high,
+    )
+    return [item.message for item in plan.items]

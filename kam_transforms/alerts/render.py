@@ -1,0 +1,464 @@
+"""Render one digest e-mail per recipient: text/plain + HTML, English or Simplified Chinese.
+
+The message is a ``multipart/alternative`` :class:`email.message.EmailMessage` (policy
+``SMTP``): a text/plain part and an HTML part made of tables with inline CSS only (no
+external assets, no scripts), optionally ``multipart/related`` with small PNG sparklines
+referenced by ``cid:``. Every value from the warehouse is HTML-escaped in the HTML part;
+every header value is built from validated addresses (``email.headerregistry.Address``) and
+one-line text with control characters removed, so no value can add a header. Non-ASCII
+subjects and names are RFC 2047 encoded by the email package.
+
+``Message-ID`` is ``<delivery_id@kam-alerts>`` and ``Date`` is midnight UTC of the as-of
+date, so the same run renders the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from urllib.parse import quote, urlsplit
+
+from kam_transforms.alerts.model import SEVERITY_RANK, clean_text
+from kam_transforms.alerts.outbox import PlannedAlert
+from kam_transforms.alerts.routing import Digest, normalise_address
+from kam_transforms.alerts.sparkline import sparkline_png
+
+__all__ = [
+    "CRM_BASE_URL_ENV",
+    "MESSAGE_ID_DOMAIN",
+    "crm_url",
+    "delivery_id_for",
+    "render_digest",
+    "resolve_crm_base_url",
+    "sender_address",
+    "subject_for",
+]
+
+CRM_BASE_URL_ENV = "KAM_CRM_BASE_URL"
+MESSAGE_ID_DOMAIN = "kam-alerts"
+
+_SEVERITY_COLOUR = {"high": "#c9372c", "medium": "#b86e00", "low": "#5e6c84"}
+
+_TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Key account alerts",
+        "greeting": "Hello {name},",
+        "greeting_anonymous": "Hello,",
+        "intro": "{accounts} need attention as of {date}.",
+        "sales_ops_intro": (
+            "These accounts have no active owner with a usable e-mail address in the CRM, "
+            "so their alerts come to sales ops."
+        ),
+        "owner": "Owner",
+        "no_owner": "no active owner",
+        "crm": "Open in CRM",
+        "evidence": "Evidence",
+        "trend": "Revenue trend",
+        "new": "New",
+        "escalated": "Severity raised",
+        "reminder": "Reminder: open since {first_seen}",
+        "footer": (
+            "Sent automatically by the KAM alerts pipeline for {date}. An open alert is repeated "
+            "after a while and at once when its severity rises; to silence one, "
+            "ask sales ops to snooze it."
+        ),
+    },
+    "zh-CN": {
+        "title": "关键客户预警",
+        "greeting": "{name}，您好：",
+        "greeting_anonymous": "您好：",
+        "intro": "截至 {date}，有 {accounts}需要关注。",
+        "sales_ops_intro": (
+            "以下客户在 CRM 中没有在职且邮箱有效的客户经理，因此预警发送给销售运营团队。"
+        ),
+        "owner": "客户经理",
+        "no_owner": "无在职客户经理",
+        "crm": "在 CRM 中查看",
+        "evidence": "依据",
+        "trend": "收入趋势",
+        "new": "新预警",
+        "escalated": "严重程度上升",
+        "reminder": "提醒：自 {first_seen} 起未解决",
+        "footer": (
+            "本邮件由关键客户管理（KAM）预警系统自动发送，数据截至 {date}。"
+            "预警未解决时会定期提醒，严重程度上升时立即再次通知；如需暂停提醒，请联系销售运营团队。"
+        ),
+    },
+}
+
+_SEVERITY_LABEL = {
+    "en": {"high": "HIGH", "medium": "MEDIUM", "low": "LOW"},
+    "zh-CN": {"high": "高", "medium": "中", "low": "低"},
+}
+
+_ALERT_TYPE_LABEL = {
+    "en": {
+        "risk": "Churn risk",
+        "opportunity": "Opportunity",
+        "lifecycle": "Lifecycle change",
+        "tier_change": "Tier change",
+        "payment": "Payment",
+        "service": "Service and complaints",
+        "relationship": "Relationship change",
+    },
+    "zh-CN": {
+        "risk": "客户流失预警",
+        "opportunity": "增长机会",
+        "lifecycle": "生命周期变化",
+        "tier_change": "客户等级变化",
+        "payment": "付款预警",
+        "service": "服务与投诉",
+        "relationship": "关系变化",
+    },
+}
+
+
+def _locale(locale: str) -> str:
+    return locale if locale in _TEXTS else "en"
+
+
+def _accounts(locale: str, count: int) -> str:
+    if locale == "zh-CN":
+        return f"{count} 个客户"
+    return f"{count} account" if count == 1 else f"{count} accounts"
+
+
+def subject_for(locale: str, as_of: dt.date, customer_count: int) -> str:
+    """``KAM alerts 2026-10-31: 3 accounts need attention`` or
+    ``关键客户预警 2026-10-31：3 个客户需要关注``."""
+    if _locale(locale) == "zh-CN":
+        return f"关键客户预警 {as_of.isoformat()}：{customer_count} 个客户需要关注"
+    verb = "needs" if customer_count == 1 else "need"
+    return f"KAM alerts {as_of.isoformat()}: {_accounts('en', customer_count)} {verb} attention"
+
+
+def delivery_id_for(recipient: str, as_of: dt.date, alert_keys: Iterable[str]) -> str:
+    """Stable id of a digest: the same recipient, date and set of alert keys give the same id.
+
+    Used as the ``.eml`` file name and as the local part of the Message-ID.
+    """
+    material = "\n".join([recipient.strip().lower(), as_of.isoformat(), *sorted(set(alert_keys))])
+    return f"kam.{as_of:%Y%m%d}.{hashlib.sha256(material.encode('utf-8')).hexdigest()[:24]}"
+
+
+def resolve_crm_base_url(crm_base_url: str | None = None) -> str | None:
+    """The CRM base URL from the argument, else ``KAM_CRM_BASE_URL``, else None.
+
+    Raises
+    ------
+    ValueError
+        When the URL is not an absolute http(s) URL.
+    """
+    value = crm_base_url if crm_base_url is not None else os.environ.get(CRM_BASE_URL_ENV)
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or any(ord(c) < 33 for c in value):
+        raise ValueError(f"CRM base URL must be an absolute http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def crm_url(base_url: str | None, account_id: str | None) -> str | None:
+    """``<base>/<account_id>`` with the id percent-encoded, or None."""
+    if not base_url or not account_id:
+        return None
+    return f"{base_url}/{quote(account_id, safe='')}"
+
+
+def _evidence_text(evidence: str | None) -> str:
+    if not evidence:
+        return ""
+    try:
+        parsed = json.loads(evidence)
+    except ValueError:
+        return clean_text(evidence, 400)
+    if isinstance(parsed, dict):
+        parts = []
+        for key, value in parsed.items():
+            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            parts.append(f"{key}: {shown}")
+        return clean_text("; ".join(parts), 400)
+    return clean_text(json.dumps(parsed, ensure_ascii=False), 400)
+
+
+@dataclass(frozen=True)
+class _Customer:
+    customer_id: str
+    name: str
+    account_id: str | None
+    owner_name: str
+    alerts: tuple[PlannedAlert, ...]
+
+    @property
+    def top_rank(self) -> int:
+        return max(SEVERITY_RANK[a.row.severity] for a in self.alerts)
+
+
+def _customers(alerts: Sequence[PlannedAlert]) -> list[_Customer]:
+    by_customer: dict[str, list[PlannedAlert]] = {}
+    for item in alerts:
+        by_customer.setdefault(item.row.customer_id, []).append(item)
+    customers = []
+    for customer_id, items in by_customer.items():
+        items.sort(key=lambda a: (-SEVERITY_RANK[a.row.severity], a.row.rule_id, a.row.dedup_key))
+        first = items[0].row
+        customers.append(
+            _Customer(
+                customer_id=customer_id,
+                name=clean_text(first.customer_name, 150) or customer_id,
+                account_id=next((a.row.account_id for a in items if a.row.account_id), None),
+                owner_name=clean_text(first.owner_name, 100) if first.owner_is_active else "",
+                alerts=tuple(items),
+            )
+        )
+    customers.sort(key=lambda c: (-c.top_rank, c.name.casefold(), c.customer_id))
+    return customers
+
+
+def _notice(texts: Mapping[str, str], item: PlannedAlert) -> str:
+    if item.notify_reason == "reminder":
+        return texts["reminder"].format(first_seen=item.first_seen.isoformat())
+    return texts.get(item.notify_reason, texts["new"])
+
+
+def sender_address(value: str, default_name: str = "KAM alerts") -> Address:
+    """Parse ``addr@domain`` or ``Name <addr@domain>`` into a header-safe Address."""
+    name, addr = parseaddr(clean_text(value, 300))
+    spec = normalise_address(addr)
+    if spec is None:
+        raise ValueError(f"sender address {value!r} is not a valid e-mail address")
+    return Address(display_name=clean_text(name, 100) or default_name, addr_spec=spec)
+
+
+def _sparkline_cid(customer_id: str) -> str:
+    return (
+        f"trend.{hashlib.sha256(customer_id.encode('utf-8')).hexdigest()[:16]}@{MESSAGE_ID_DOMAIN}"
+    )
+
+
+def _text_body(
+    texts: Mapping[str, str],
+    locale: str,
+    digest: Digest,
+    customers: Sequence[_Customer],
+    as_of: dt.date,
+    base_url: str | None,
+) -> str:
+    name = clean_text(digest.recipient_name, 100)
+    lines = [texts["greeting"].format(name=name) if name else texts["greeting_anonymous"], ""]
+    lines.append(
+        texts["intro"].format(date=as_of.isoformat(), accounts=_accounts(locale, len(customers)))
+    )
+    if digest.to_sales_ops:
+        lines.append(texts["sales_ops_intro"])
+    for customer in customers:
+        lines += ["", f"== {customer.name} ({customer.customer_id}) =="]
+        lines.append(f"{texts['owner']}: {customer.owner_name or texts['no_owner']}")
+        link = crm_url(base_url, customer.account_id)
+        if link:
+            lines.append(f"{texts['crm']}: {link}")
+        for item in customer.alerts:
+            row = item.row
+            severity = _SEVERITY_LABEL[locale][row.severity]
+            kind = _ALERT_TYPE_LABEL[locale].get(row.alert_type, clean_text(row.alert_type, 40))
+            lines.append(
+                f"- [{severity}] {kind} ({clean_text(row.rule_id, 80)}) - {_notice(texts, item)}"
+            )
+            lines.append(f"  {clean_text(row.reason, 500)}")
+            evidence = _evidence_text(row.evidence)
+            if evidence:
+                lines.append(f"  {texts['evidence']}: {evidence}")
+    lines += ["", "--", texts["footer"].format(date=as_of.isoformat()), ""]
+    return "\n".join(lines)
+
+
+def _html_body(
+    texts: Mapping[str, str],
+    locale: str,
+    digest: Digest,
+    customers: Sequence[_Customer],
+    as_of: dt.date,
+    base_url: str | None,
+    sparklines: Mapping[str, str],
+    subject: str,
+) -> str:
+    e = html.escape
+    font = "Arial,Helvetica,'PingFang SC','Microsoft YaHei',sans-serif"
+    name = clean_text(digest.recipient_name, 100)
+    greeting = texts["greeting"].format(name=name) if name else texts["greeting_anonymous"]
+    intro = texts["intro"].format(
+        date=as_of.isoformat(), accounts=_accounts(locale, len(customers))
+    )
+    out = [
+        "<!DOCTYPE html>",
+        f'<html lang="{e(locale)}"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{e(subject)}</title></head>",
+        '<body style="margin:0;padding:0;background-color:#f4f5f7;">',
+        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
+        'style="background-color:#f4f5f7;"><tr><td align="center" style="padding:16px 8px;">',
+        '<table role="presentation" width="640" cellpadding="0" cellspacing="0" border="0" '
+        f'style="width:100%;max-width:640px;background-color:#ffffff;border:1px solid #dfe1e6;'
+        f'font-family:{font};font-size:14px;line-height:20px;color:#172b4d;">',
+        '<tr><td style="padding:16px 24px;background-color:#0b3d91;color:#ffffff;font-size:18px;'
+        f'font-weight:bold;">{e(texts["title"])} {e(as_of.isoformat())}</td></tr>',
+        f'<tr><td style="padding:16px 24px 8px 24px;">{e(greeting)}<br>{e(intro)}',
+    ]
+    if digest.to_sales_ops:
+        out.append(f'<br><span style="color:#5e6c84;">{e(texts["sales_ops_intro"])}</span>')
+    out.append("</td></tr>")
+    for customer in customers:
+        colour = _SEVERITY_COLOUR[customer.alerts[0].row.severity]
+        out.append('<tr><td style="padding:8px 24px;">')
+        out.append(
+            '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
+            f'style="border:1px solid #dfe1e6;border-left:4px solid {colour};">'
+        )
+        head = [
+            f'<strong style="font-size:15px;">{e(customer.name)}</strong> '
+            f'<span style="color:#5e6c84;">{e(customer.customer_id)}</span>',
+            f'<br><span style="color:#5e6c84;">{e(texts["owner"])}: '
+            f"{e(customer.owner_name or texts['no_owner'])}</span>",
+        ]
+        link = crm_url(base_url, customer.account_id)
+        if link:
+            head.append(
+                f' &middot; <a href="{e(link, quote=True)}" '
+                'style="color:#0b5cad;text-decoration:underline;">'
+                f"{e(texts['crm'])}</a>"
+            )
+        cid = sparklines.get(customer.customer_id)
+        if cid:
+            head.append(
+                f'<br><img src="cid:{e(cid, quote=True)}" width="120" height="28" '
+                f'alt="{e(texts["trend"], quote=True)}" '
+                'style="display:block;border:0;margin-top:4px;">'
+            )
+        out.append(
+            f'<tr><td style="padding:8px 12px;background-color:#f7f8fa;">{"".join(head)}</td></tr>'
+        )
+        for item in customer.alerts:
+            row = item.row
+            kind = _ALERT_TYPE_LABEL[locale].get(row.alert_type, clean_text(row.alert_type, 40))
+            badge = (
+                f'<span style="display:inline-block;padding:1px 6px;background-color:'
+                f'{_SEVERITY_COLOUR[row.severity]};color:#ffffff;font-size:12px;font-weight:bold;">'
+                f"{e(_SEVERITY_LABEL[locale][row.severity])}</span>"
+            )
+            cell = [
+                f"{badge} <strong>{e(kind)}</strong> "
+                f'<span style="color:#5e6c84;">{e(clean_text(row.rule_id, 80))} &middot; '
+                f"{e(_notice(texts, item))}</span>",
+                f"<br>{e(clean_text(row.reason, 500))}",
+            ]
+            evidence = _evidence_text(row.evidence)
+            if evidence:
+                cell.append(
+                    '<br><span style="color:#5e6c84;font-size:12px;">'
+                    f"{e(texts['evidence'])}: {e(evidence)}</span>"
+                )
+            out.append(
+                '<tr><td style="padding:8px 12px;border-top:1px solid #ebecf0;">'
+                f"{''.join(cell)}</td></tr>"
+            )
+        out.append("</table></td></tr>")
+    out.append(
+        '<tr><td style="padding:16px 24px;color:#5e6c84;font-size:12px;line-height:16px;">'
+        f"{e(texts['footer'].format(date=as_of.isoformat()))}</td></tr>"
+    )
+    out.append("</table></td></tr></table></body></html>")
+    return "\n".join(out) + "\n"
+
+
+def _cte(text: str) -> str | None:
+    # ASCII bodies may go 7bit (the email package decides); anything else base64, so the
+    # message never needs 8BITMIME from the server.
+    return None if text.isascii() else "base64"
+
+
+def render_digest(
+    digest: Digest,
+    *,
+    as_of: dt.date,
+    mail_from: str,
+    delivery_id: str | None = None,
+    crm_base_url: str | None = None,
+    revenue_history: Mapping[str, Sequence[float]] | None = None,
+) -> EmailMessage:
+    """Render one digest.
+
+    Parameters
+    ----------
+    digest
+        The recipient, cc, locale and alerts
+        (from :func:`~kam_transforms.alerts.routing.group_by_recipient`).
+    as_of
+        The run date: shown in the subject and body and used for the ``Date`` header.
+    mail_from
+        ``addr@domain`` or ``Name <addr@domain>``.
+    delivery_id
+        Local part of the Message-ID; computed with :func:`delivery_id_for` when omitted.
+    crm_base_url
+        Links each customer to ``<base>/<account_id>``; not resolved from the environment
+        here (see :func:`resolve_crm_base_url`).
+    revenue_history
+        Optional ``customer_id -> monthly revenue, oldest first``; customers with at least
+        two values get an inline PNG sparkline (``multipart/related``, ``cid:``).
+    """
+    locale = _locale(digest.locale)
+    texts = _TEXTS[locale]
+    if delivery_id is None:
+        delivery_id = delivery_id_for(
+            digest.recipient, as_of, (a.row.dedup_key for a in digest.alerts)
+        )
+    customers = _customers(digest.alerts)
+    subject = subject_for(locale, as_of, len(customers))
+
+    sparklines: dict[str, str] = {}
+    images: list[tuple[str, bytes]] = []
+    for customer in customers:
+        history = (revenue_history or {}).get(customer.customer_id)
+        if history is not None and len(history) >= 2:
+            cid = _sparkline_cid(customer.customer_id)
+            sparklines[customer.customer_id] = cid
+            images.append((cid, sparkline_png(history)))
+
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"] = sender_address(mail_from)
+    msg["To"] = Address(
+        display_name=clean_text(digest.recipient_name, 100), addr_spec=digest.recipient
+    )
+    if digest.cc:
+        msg["Cc"] = [Address(addr_spec=address) for address in digest.cc]
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(dt.datetime(as_of.year, as_of.month, as_of.day, tzinfo=dt.UTC))
+    msg["Message-ID"] = f"<{delivery_id}@{MESSAGE_ID_DOMAIN}>"
+    msg["Content-Language"] = locale
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Auto-Response-Suppress"] = "All"
+
+    text = _text_body(texts, locale, digest, customers, as_of, crm_base_url)
+    body = _html_body(texts, locale, digest, customers, as_of, crm_base_url, sparklines, subject)
+    msg.set_content(text, subtype="plain", charset="utf-8", cte=_cte(text))
+    msg.add_alternative(body, subtype="html", charset="utf-8", cte=_cte(body))
+    if images:
+        html_part = list(msg.iter_parts())[1]
+        assert isinstance(html_part, EmailMessage)  # noqa: S101 - built just above
+        for cid, png in images:
+            html_part.add_related(
+                png, "image", "png", cid=f"<{cid}>", disposition="inline", filename="trend.png"
+            )
+        html_part.set_boundary(f"=_related_{delivery_id}")
+    # Fixed boundaries (the email package picks random ones) keep the bytes reproducible.
+    msg.set_boundary(f"=_alternative_{delivery_id}")
+    return msg
