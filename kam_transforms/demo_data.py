@@ -613,6 +613,9 @@ class _World:
         changed = ~np.isnan(change_t)
         for f in ("Americas", "Europe", "Asia Pacific", "Greater China"):
             active_pool = np.flatnonzero((focus == f) & active_now)
+            if active_pool.size < 2:  # hand over to a colleague of the same language
+                same_locale = self.owner_locale == self.owner_locale[focus == f][0]
+                active_pool = np.flatnonzero(same_locale & active_now)
             members = np.flatnonzero(changed & (focus[initial] == f))
             pick = active_pool[rng.integers(active_pool.size, size=members.size)]
             same = pick == initial[members]
