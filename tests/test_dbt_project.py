@@ -223,8 +223,8 @@ def test_order_lines_fact_matches_landing(build: Build) -> None:
 def test_trailing_revenue_and_margin_match_pandas(build: Build) -> None:
     expected = _expected_tiers(build)
     tiers = build.query(
-        "select customer_id, revenue_t12m, gross_margin_t12m, revenue_prior_12m, revenue_change_share "
-        "from customer_tiers"
+        "select customer_id, revenue_t12m, gross_margin_t12m, revenue_prior_12m, "
+        "revenue_change_share from customer_tiers"
     )
     joined = tiers.merge(expected, on="customer_id", how="left", suffixes=("", "_expected"))
     for col in ("revenue_t12m", "gross_margin_t12m", "revenue_prior_12m"):
@@ -285,7 +285,6 @@ def test_alert_ids_follow_the_contract(build: Build) -> None:
     alerts = build.query("select as_of_date, alert_id, dedup_key from key_account_alerts")
     assert not alerts.empty
     for row in alerts.itertuples():
-        assert (
-            row.alert_id == hashlib.md5(f"{row.dedup_key}{AS_OF.isoformat()}".encode()).hexdigest()
-        )  # noqa: S324
+        digest = hashlib.md5(f"{row.dedup_key}{AS_OF.isoformat()}".encode())  # noqa: S324
+        assert row.alert_id == digest.hexdigest()
         assert pd.Timestamp(row.as_of_date).date() == AS_OF
