@@ -22,7 +22,7 @@ def build(gx: Any) -> Any:
             column="previous_abc_class", value_set=["A", "B", "C"], mostly=1.0
         ),
         e.ExpectColumnValuesToBeBetween(column="cumulative_share", min_value=0, max_value=1),
-        e.ExpectColumnValuesToBeBetween(column="trailing_revenue", min_value=0),
+        e.ExpectColumnValuesToBeBetween(column="revenue_t12m", min_value=0),
         e.ExpectColumnDistinctValuesToContainSet(column="abc_class", value_set=["A"]),
     ):
         suite.add_expectation(expectation)

@@ -31,7 +31,8 @@
     share_before = (running - positive part of own measure) / total.
 #}
 {% macro abc_cumulative_share(running, total) -%}
-    case when {{ total }} > 0 then {{ running }} / {{ total }} else 0 end
+    {#- least(): the last running sum can exceed the total by a rounding error. -#}
+    case when {{ total }} > 0 then least(1.0, {{ running }} / {{ total }}) else 0 end
 {%- endmacro %}
 
 {% macro abc_share_before(measure, running, total) -%}
