@@ -53,11 +53,12 @@ _TEXTS: dict[str, dict[str, str]] = {
         "title": "Key account alerts",
         "greeting": "Hello {name},",
         "greeting_anonymous": "Hello,",
-        "intro": "{accounts} need attention as of {date}.",
+        "intro": "{accounts} {verb} attention as of {date}.",
         "sales_ops_intro": (
             "These accounts have no active owner with a usable e-mail address in the CRM, "
             "so their alerts come to sales ops."
         ),
+        "sep": ": ",
         "owner": "Owner",
         "no_owner": "no active owner",
         "crm": "Open in CRM",
@@ -77,6 +78,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "greeting": "{name}，您好：",
         "greeting_anonymous": "您好：",
         "intro": "截至 {date}，有 {accounts}需要关注。",
+        "sep": "：",
         "sales_ops_intro": (
             "以下客户在 CRM 中没有在职且邮箱有效的客户经理，因此预警发送给销售运营团队。"
         ),
@@ -130,6 +132,14 @@ def _accounts(locale: str, count: int) -> str:
     if locale == "zh-CN":
         return f"{count} 个客户"
     return f"{count} account" if count == 1 else f"{count} accounts"
+
+
+def _intro(texts: Mapping[str, str], locale: str, as_of: dt.date, count: int) -> str:
+    return texts["intro"].format(
+        date=as_of.isoformat(),
+        accounts=_accounts(locale, count),
+        verb="needs" if count == 1 else "need",
+    )
 
 
 def subject_for(locale: str, as_of: dt.date, customer_count: int) -> str:
@@ -256,17 +266,15 @@ def _text_body(
 ) -> str:
     name = clean_text(digest.recipient_name, 100)
     lines = [texts["greeting"].format(name=name) if name else texts["greeting_anonymous"], ""]
-    lines.append(
-        texts["intro"].format(date=as_of.isoformat(), accounts=_accounts(locale, len(customers)))
-    )
+    lines.append(_intro(texts, locale, as_of, len(customers)))
     if digest.to_sales_ops:
         lines.append(texts["sales_ops_intro"])
     for customer in customers:
         lines += ["", f"== {customer.name} ({customer.customer_id}) =="]
-        lines.append(f"{texts['owner']}: {customer.owner_name or texts['no_owner']}")
+        lines.append(f"{texts['owner']}{texts['sep']}{customer.owner_name or texts['no_owner']}")
         link = crm_url(base_url, customer.account_id)
         if link:
-            lines.append(f"{texts['crm']}: {link}")
+            lines.append(f"{texts['crm']}{texts['sep']}{link}")
         for item in customer.alerts:
             row = item.row
             severity = _SEVERITY_LABEL[locale][row.severity]
@@ -277,7 +285,7 @@ def _text_body(
             lines.append(f"  {clean_text(row.reason, 500)}")
             evidence = _evidence_text(row.evidence)
             if evidence:
-                lines.append(f"  {texts['evidence']}: {evidence}")
+                lines.append(f"  {texts['evidence']}{texts['sep']}{evidence}")
     lines += ["", "--", texts["footer"].format(date=as_of.isoformat()), ""]
     return "\n".join(lines)
 
@@ -296,9 +304,7 @@ def _html_body(
     font = "Arial,Helvetica,'PingFang SC','Microsoft YaHei',sans-serif"
     name = clean_text(digest.recipient_name, 100)
     greeting = texts["greeting"].format(name=name) if name else texts["greeting_anonymous"]
-    intro = texts["intro"].format(
-        date=as_of.isoformat(), accounts=_accounts(locale, len(customers))
-    )
+    intro = _intro(texts, locale, as_of, len(customers))
     out = [
         "<!DOCTYPE html>",
         f'<html lang="{e(locale)}"><head><meta charset="utf-8">',
@@ -327,7 +333,7 @@ def _html_body(
         head = [
             f'<strong style="font-size:15px;">{e(customer.name)}</strong> '
             f'<span style="color:#5e6c84;">{e(customer.customer_id)}</span>',
-            f'<br><span style="color:#5e6c84;">{e(texts["owner"])}: '
+            f'<br><span style="color:#5e6c84;">{e(texts["owner"] + texts["sep"])}'
             f"{e(customer.owner_name or texts['no_owner'])}</span>",
         ]
         link = crm_url(base_url, customer.account_id)
@@ -365,7 +371,7 @@ def _html_body(
             if evidence:
                 cell.append(
                     '<br><span style="color:#5e6c84;font-size:12px;">'
-                    f"{e(texts['evidence'])}: {e(evidence)}</span>"
+                    f"{e(texts['evidence'] + texts['sep'])}{e(evidence)}</span>"
                 )
             out.append(
                 '<tr><td style="padding:8px 12px;border-top:1px solid #ebecf0;">'
@@ -443,7 +449,6 @@ def render_digest(
     msg["Subject"] = subject
     msg["Date"] = format_datetime(dt.datetime(as_of.year, as_of.month, as_of.day, tzinfo=dt.UTC))
     msg["Message-ID"] = f"<{delivery_id}@{MESSAGE_ID_DOMAIN}>"
-    msg["Content-Language"] = locale
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "All"
 
@@ -459,6 +464,7 @@ def render_digest(
                 png, "image", "png", cid=f"<{cid}>", disposition="inline", filename="trend.png"
             )
         html_part.set_boundary(f"=_related_{delivery_id}")
+    msg["Content-Language"] = locale  # after set_content, which drops Content-* headers
     # Fixed boundaries (the email package picks random ones) keep the bytes reproducible.
     msg.set_boundary(f"=_alternative_{delivery_id}")
     return msg

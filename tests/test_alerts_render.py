@@ -1,0 +1,410 @@
+"""Digest rendering and routing: content, ordering, locales, escaping and header safety."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import email
+import struct
+import zlib
+from email import policy
+from email.header import decode_header, make_header
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from kam_transforms.alerts import (
+    ALERT_COLUMNS,
+    OutboxState,
+    delivery_id_for,
+    group_by_recipient,
+    preview_alerts,
+    route_alert,
+)
+from kam_transforms.alerts.model import clean_text, iter_alert_rows
+from kam_transforms.config import Settings
+
+AS_OF = dt.date(2026, 10, 31)
+
+
+def alert(**overrides: Any) -> dict[str, Any]:
+    customer_id = overrides.get("customer_id", "C001")
+    rule_id = overrides.get("rule_id", "no_touchpoint")
+    row: dict[str, Any] = {
+        "as_of_date": AS_OF,
+        "alert_id": f"id-{customer_id}-{rule_id}",
+        "dedup_key": f"{customer_id}|{rule_id}",
+        "customer_id": customer_id,
+        "account_id": f"A-{customer_id}",
+        "customer_name": "Acme Corp",
+        "rule_id": rule_id,
+        "alert_type": "risk",
+        "severity": "high",
+        "reason": "No touchpoint for 95 days (threshold 60).",
+        "evidence": '{"days_since_last_touchpoint": 95, "threshold_days": 60}',
+        "owner_id": "O1",
+        "owner_name": "Ann Lee",
+        "owner_email": "ann@example.com",
+        "owner_locale": "en",
+        "owner_is_active": True,
+        "manager_email": "boss@example.com",
+    }
+    row.update(overrides)
+    if "dedup_key" not in overrides:
+        row["dedup_key"] = f"{row['customer_id']}|{row['rule_id']}"
+    return row
+
+
+def frame(*rows: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame(list(rows), columns=list(ALERT_COLUMNS))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return dataclasses.replace(
+        Settings.from_env(),
+        home=tmp_path,
+        outbox_dir=tmp_path / "outbox",
+        sales_ops_email="sales-ops@example.com",
+        mail_from="KAM Alerts <kam-alerts@example.com>",
+    )
+
+
+def render(settings: Settings, df: pd.DataFrame, **kwargs: Any) -> list[EmailMessage]:
+    kwargs.setdefault("crm_base_url", "")
+    return preview_alerts(df, AS_OF, settings, settings.home / "state.sqlite", **kwargs)
+
+
+def parse(msg: EmailMessage) -> EmailMessage:
+    """Round-trip through bytes, as a receiving client sees it."""
+    parsed = email.message_from_bytes(msg.as_bytes(), policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def parts(msg: EmailMessage) -> tuple[str, str]:
+    plain = msg.get_body(preferencelist=("plain",))
+    html_part = msg.get_body(preferencelist=("html",))
+    assert plain is not None and html_part is not None
+    # canonical MIME text has CRLF line breaks; compare with \n
+    return plain.get_content().replace("\r\n", "\n"), html_part.get_content().replace("\r\n", "\n")
+
+
+def test_en_digest_groups_customers_by_severity_then_name(settings: Settings) -> None:
+    df = frame(
+        alert(
+            customer_id="C3", customer_name="Zeta Corp", rule_id="no_touchpoint", severity="high"
+        ),
+        alert(
+            customer_id="C1",
+            customer_name="Alpha Inc",
+            rule_id="shrinking_demand",
+            alert_type="risk",
+            severity="low",
+            reason="Revenue fell 31% year on year.",
+        ),
+        alert(
+            customer_id="C1",
+            customer_name="Alpha Inc",
+            rule_id="overdue_payment",
+            alert_type="payment",
+            severity="medium",
+            reason="2 invoices overdue by 45 days (USD 12,400).",
+        ),
+        alert(
+            customer_id="C2",
+            customer_name="beta Ltd",
+            rule_id="competitor_loss",
+            alert_type="risk",
+            severity="high",
+            reason="Lost 2 opportunities to Globex in 90 days.",
+        ),
+    )
+    [msg] = render(settings, df, crm_base_url="https://crm.example.com/accounts/")
+    msg = parse(msg)
+    assert msg["Subject"] == "KAM alerts 2026-10-31: 3 accounts need attention"
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    text, body = parts(msg)
+
+    # customers: high first (beta before Zeta, case-insensitive name), then Alpha (medium)
+    headings = [line for line in text.splitlines() if line.startswith("== ")]
+    assert headings == ["== beta Ltd (C2) ==", "== Zeta Corp (C3) ==", "== Alpha Inc (C1) =="]
+    assert body.index("beta Ltd") < body.index("Zeta Corp") < body.index("Alpha Inc")
+    # within a customer: severity order
+    assert text.index("[MEDIUM] Payment (overdue_payment) - New") < text.index(
+        "[LOW] Churn risk (shrinking_demand) - New"
+    )
+    assert text.startswith("Hello Ann Lee,\n\n3 accounts need attention as of 2026-10-31.\n")
+    for reason in (
+        "No touchpoint for 95 days (threshold 60).",
+        "2 invoices overdue by 45 days (USD 12,400).",
+        "Lost 2 opportunities to Globex in 90 days.",
+    ):
+        assert reason in text and reason in body
+    assert "Evidence: days_since_last_touchpoint: 95; threshold_days: 60" in text
+    assert "Owner: Ann Lee" in text
+    # CRM links, trailing slash of the base removed
+    assert "Open in CRM: https://crm.example.com/accounts/A-C2" in text
+    assert 'href="https://crm.example.com/accounts/A-C1"' in body
+    # inline CSS only, no external assets or scripts
+    lowered = body.lower()
+    assert "<style" not in lowered and "<link" not in lowered and "<script" not in lowered
+    assert 'src="http' not in lowered and "url(" not in lowered
+    assert "<table" in lowered and 'style="' in lowered
+    # the manager is copied on high severity
+    assert msg["To"] == "Ann Lee <ann@example.com>"
+    assert msg["Cc"] == "boss@example.com"
+
+
+def test_no_crm_link_without_base_url(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KAM_CRM_BASE_URL", raising=False)
+    [msg] = preview_alerts(frame(alert()), AS_OF, settings, settings.home / "s.sqlite")
+    text, body = parts(parse(msg))
+    assert "CRM" not in text and "href=" not in body
+
+
+def test_crm_base_url_from_environment(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAM_CRM_BASE_URL", "https://crm.example.com/r")
+    df = frame(alert(account_id="ACC 7/x"))
+    [msg] = preview_alerts(df, AS_OF, settings, settings.home / "s.sqlite")
+    text, body = parts(parse(msg))
+    assert "Open in CRM: https://crm.example.com/r/ACC%207%2Fx" in text
+    assert 'href="https://crm.example.com/r/ACC%207%2Fx"' in body
+
+
+def test_crm_base_url_must_be_http(settings: Settings) -> None:
+    with pytest.raises(ValueError, match="http"):
+        render(settings, frame(alert()), crm_base_url="javascript:alert(1)//")
+
+
+def test_every_value_is_html_escaped(settings: Settings) -> None:
+    df = frame(
+        alert(
+            customer_name='<script>alert("x")</script> & Co',
+            reason="Spend <b>dropped</b> & margin fell",
+            owner_name="Ann <img src=x onerror=alert(1)>",
+            evidence='{"note": "<i>x</i>"}',
+        )
+    )
+    [msg] = render(settings, df, crm_base_url="https://crm.example.com/a?x=1&y=2")
+    _, body = parts(parse(msg))
+    assert "<script>" not in body and "<b>dropped" not in body and "<img src=x" not in body
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in body
+    assert "Spend &lt;b&gt;dropped&lt;/b&gt; &amp; margin fell" in body
+    assert "&lt;i&gt;x&lt;/i&gt;" in body
+    assert 'href="https://crm.example.com/a?x=1&amp;y=2/A-C001"' in body
+
+
+def test_zh_cn_digest_text(settings: Settings) -> None:
+    df = frame(
+        alert(
+            customer_id="C8",
+            customer_name="北京华信科技有限公司",
+            owner_name="王芳",
+            owner_email="wang.fang@example.cn",
+            owner_locale="zh_CN",
+            manager_email=None,
+        ),
+        alert(
+            customer_id="C9",
+            customer_name="上海远东贸易",
+            owner_name="王芳",
+            owner_email="wang.fang@example.cn",
+            owner_locale="zh-CN",
+            rule_id="overdue_payment",
+            alert_type="payment",
+            severity="medium",
+            reason="2 invoices overdue by 45 days.",
+            evidence='{"overdue_invoices": 2}',
+        ),
+    )
+    [msg] = render(settings, df, crm_base_url="https://crm.example.com/accounts")
+    raw = msg.as_bytes()
+    subject_line = next(line for line in raw.split(b"\r\n") if line.startswith(b"Subject:"))
+    assert subject_line.isascii() and b"=?utf-8?" in subject_line  # RFC 2047 encoded
+    msg = parse(msg)
+    assert msg["Subject"] == "关键客户预警 2026-10-31：2 个客户需要关注"
+    assert msg["To"].addresses[0].display_name == "王芳"
+    assert msg["Content-Language"] == "zh-CN"
+    text, body = parts(msg)
+    assert text.splitlines()[:3] == ["王芳，您好：", "", "截至 2026-10-31，有 2 个客户需要关注。"]
+    assert (
+        "== 北京华信科技有限公司 (C8) ==\n客户经理：王芳\n在 CRM 中查看：https://crm.example.com/accounts/A-C8\n"
+        in text
+    )
+    assert (
+        "- [高] 客户流失预警 (no_touchpoint) - 新预警\n"
+        "  No touchpoint for 95 days (threshold 60).\n" in text
+    )
+    assert (
+        "- [中] 付款预警 (overdue_payment) - 新预警\n"
+        "  2 invoices overdue by 45 days.\n"
+        "  依据：overdue_invoices: 2\n" in text
+    )
+    assert text.index("北京华信科技有限公司") < text.index("上海远东贸易")
+    assert "本邮件由关键客户管理（KAM）预警系统自动发送，数据截至 2026-10-31。" in text
+    assert '<html lang="zh-CN">' in body
+    assert (
+        "关键客户预警 2026-10-31" in body
+        and "北京华信科技有限公司" in body
+        and "在 CRM 中查看" in body
+    )
+
+
+def test_header_injection_is_impossible(settings: Settings) -> None:
+    df = frame(alert(owner_name="Evil\r\nBcc: x@y", customer_name="Acme\r\nBcc: z@y"))
+    [msg] = render(settings, df)
+    raw = msg.as_bytes()
+    assert b"\r\nBcc:" not in raw and b"\nBcc:" not in raw
+    parsed = parse(msg)
+    assert parsed["Bcc"] is None
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["ann@example.com"]
+    assert parsed["To"].addresses[0].display_name == "Evil Bcc: x@y"
+    text, _ = parts(parsed)
+    assert "Hello Evil Bcc: x@y," in text
+
+
+def test_long_and_non_ascii_names_are_encoded(settings: Settings) -> None:
+    long_name = "Žofia Nováková-Dvořáková " * 12
+    df = frame(alert(owner_name=long_name))
+    [msg] = render(settings, df)
+    raw = msg.as_bytes()
+    header_block = raw.split(b"\r\n\r\n", 1)[0]
+    assert header_block.isascii()
+    assert max(len(line) for line in header_block.split(b"\r\n")) <= 78
+    assert parse(msg)["To"].addresses[0].addr_spec == "ann@example.com"
+    # Decode the folded RFC 2047 words as mail clients do (whitespace between adjacent
+    # encoded-words is ignored). policy.default's address parser inserts a space at each
+    # fold, a CPython quirk, so use the classic decoder here.
+    classic = email.message_from_bytes(raw, policy=policy.compat32)
+    decoded = str(make_header(decode_header(classic["To"])))
+    expected_name = clean_text(long_name, 100)
+    assert decoded == f"{expected_name} <ann@example.com>"
+    assert expected_name.startswith("Žofia Nováková-Dvořáková Žofia") and len(expected_name) == 100
+
+
+def test_stable_message_id_and_date_from_as_of(settings: Settings) -> None:
+    df = frame(alert(), alert(customer_id="C2", customer_name="Beta"))
+    [first] = render(settings, df)
+    [second] = render(settings, df)
+    assert first.as_bytes() == second.as_bytes()  # no clock, no random boundary
+    expected = delivery_id_for("ann@example.com", AS_OF, ["C001|no_touchpoint", "C2|no_touchpoint"])
+    assert first["Message-ID"] == f"<{expected}@kam-alerts>"
+    assert first["Date"] == "Sat, 31 Oct 2026 00:00:00 +0000"
+    assert first["From"] == "KAM Alerts <kam-alerts@example.com>"
+    # the id depends on recipient, date and the set of alerts, not their order
+    assert expected == delivery_id_for(
+        "ANN@example.com", AS_OF, ["C2|no_touchpoint", "C001|no_touchpoint"]
+    )
+    assert expected != delivery_id_for(
+        "ann@example.com", AS_OF + dt.timedelta(days=1), ["C2|no_touchpoint"]
+    )
+
+
+def test_sparkline_is_an_inline_related_png(settings: Settings) -> None:
+    df = frame(alert(), alert(customer_id="C2", customer_name="Beta"))
+    [msg] = render(
+        settings, df, revenue_history={"C001": [120.0, 118.5, 90.0, 70.0, 40.0], "C2": [5.0]}
+    )
+    parsed = parse(msg)
+    related = list(parsed.iter_parts())[1]
+    assert related.get_content_type() == "multipart/related"
+    html_part, image = list(related.iter_parts())
+    assert image.get_content_type() == "image/png"
+    cid = image["Content-ID"].strip("<>")
+    body = html_part.get_content()
+    assert f'src="cid:{cid}"' in body
+    assert body.count('src="cid:') == 1  # C2 has a single point: no chart
+    png = image.get_content()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    length, kind = struct.unpack(">I4s", png[8:16])
+    ihdr = png[16 : 16 + length]
+    width, height, depth, colour = struct.unpack(">IIBB", ihdr[:10])
+    assert (kind, width, height, depth, colour) == (b"IHDR", 120, 28, 8, 6)
+    assert struct.unpack(">I", png[16 + length : 20 + length])[0] == zlib.crc32(kind + ihdr)
+    idat_at = png.index(b"IDAT")
+    idat_len = struct.unpack(">I", png[idat_at - 4 : idat_at])[0]
+    pixels = zlib.decompress(png[idat_at + 4 : idat_at + 4 + idat_len])
+    assert len(pixels) == height * (1 + width * 4)
+
+
+# --------------------------------------------------------------------------- routing
+
+
+def rows(*dicts: dict[str, Any]) -> list[Any]:
+    return list(iter_alert_rows(frame(*dicts), AS_OF))
+
+
+def test_inactive_owner_goes_to_sales_ops() -> None:
+    [row] = rows(alert(owner_is_active=False, owner_locale="zh-CN", severity="low"))
+    route = route_alert(row, "Sales-Ops@Example.com")
+    assert route.recipient == "sales-ops@example.com"
+    assert route.to_sales_ops and route.locale == "en" and route.cc == ()
+
+
+@pytest.mark.parametrize(
+    "email_value", [None, "", "not an address", "ann@localhost", "an\nn@example.com"]
+)
+def test_missing_or_bad_owner_email_goes_to_sales_ops(email_value: str | None) -> None:
+    [row] = rows(alert(owner_email=email_value, severity="low"))
+    assert route_alert(row, "sales-ops@example.com").recipient == "sales-ops@example.com"
+
+
+def test_high_severity_copies_the_manager() -> None:
+    high, medium = rows(alert(severity="high"), alert(customer_id="C2", severity="medium"))
+    assert route_alert(high, "ops@example.com").cc == ("boss@example.com",)
+    assert route_alert(medium, "ops@example.com").cc == ()
+    assert route_alert(high, "ops@example.com", cc_manager_on_high=False).cc == ()
+
+
+def test_sales_ops_digest_is_english_and_copies_managers(settings: Settings) -> None:
+    df = frame(
+        alert(owner_is_active=False, owner_locale="zh-CN", manager_email="mgr1@example.com"),
+        alert(customer_id="C2", owner_email=None, severity="low", manager_email="mgr2@example.com"),
+        alert(customer_id="C3", owner_name="Bob", owner_email="bob@example.com", severity="low"),
+    )
+    messages = {str(m["To"]): parse(m) for m in render(settings, df)}
+    assert set(messages) == {"sales-ops@example.com", "Bob <bob@example.com>"}
+    ops = messages["sales-ops@example.com"]
+    assert ops["Subject"] == "KAM alerts 2026-10-31: 2 accounts need attention"
+    assert ops["Cc"] == "mgr1@example.com"
+    text, _ = parts(ops)
+    assert text.startswith("Hello,\n") and "no active owner with a usable e-mail address" in text
+    assert "Owner: no active owner" in text
+
+
+def test_group_by_recipient_merges_alerts_of_one_owner() -> None:
+    from kam_transforms.alerts.outbox import PlannedAlert
+
+    planned = [
+        PlannedAlert(r, "new", AS_OF, None)
+        for r in rows(
+            alert(customer_id="C1"),
+            alert(
+                customer_id="C2", owner_email="ANN@example.com", manager_email="other@example.com"
+            ),
+            alert(
+                customer_id="C3",
+                owner_email="bob@example.com",
+                owner_locale="zh-CN",
+                severity="low",
+            ),
+        )
+    ]
+    digests = group_by_recipient(planned, "ops@example.com")
+    assert [(d.recipient, d.locale, d.cc, d.customer_count) for d in digests] == [
+        ("ann@example.com", "en", ("boss@example.com", "other@example.com"), 2),
+        ("bob@example.com", "zh-CN", (), 1),
+    ]
+
+
+def test_preview_does_not_create_state(settings: Settings) -> None:
+    state_path = settings.home / "state.sqlite"
+    assert len(render(settings, frame(alert()))) == 1
+    assert not state_path.exists() and not settings.outbox_dir.exists()
+    with OutboxState(state_path, read_only=True) as state:
+        assert state.alerts() == []
