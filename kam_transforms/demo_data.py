@@ -477,12 +477,15 @@ class _World:
 
         # parents: a few accounts belong to a group account created before them
         group = rank[: max(2, n // 10)]
-        child = (rng.random(a) < 0.03) & ~self.is_scenario
-        child[group] = False
+        group = group[np.argsort(created[group], kind="stable")]
+        eligible = np.searchsorted(created[group], created, side="left")
+        cand_mask = ~self.is_scenario & (eligible > 0)
+        cand_mask[group] = False
+        cands = np.flatnonzero(cand_mask)
+        n_child = min(cands.size, max(3, round(0.03 * a)))
+        child = np.sort(rng.choice(cands, size=n_child, replace=False))
         parent = np.full(a, -1)
-        cand = group[rng.integers(group.size, size=a)]
-        ok = child & (created[cand] <= created) & (cand != np.arange(a))
-        parent[ok] = cand[ok]
+        parent[child] = group[np.floor(rng.random(n_child) * eligible[child]).astype(np.int64)]
         self.parent = parent
 
         deleted = (~is_cust) & (rng.random(a) < 0.03) & ~self.is_scenario
@@ -661,7 +664,7 @@ class _World:
     def _build_orders(self, rng: np.random.Generator) -> None:
         n = self.n_customers
         scen = self.scenarios
-        lam = np.clip(6.0 * self.value**0.35, 4.0, 30.0)
+        lam = np.clip(6.0 * self.value**0.35, 5.0, 30.0)
         interval = 365.0 / lam
         grp, t = _cadence(rng, self.order_start, self.order_end, interval, 0.25)
         mult = np.ones(t.size)
@@ -683,7 +686,7 @@ class _World:
         m = t.size
 
         growth = rng.normal(0.03, 0.12, n)
-        sigma = np.where(self.is_scenario[:n], 0.08, 0.35)
+        sigma = np.where(self.is_scenario[:n], 0.08, 0.3)
         growth[self.is_scenario[:n]] = 0.0
         noise = rng.lognormal(-(sigma[grp] ** 2) / 2, sigma[grp])
         value_usd = (self.annual_usd[grp] / lam[grp]) * mult * noise * np.exp(growth[grp] * t / 365)
@@ -789,7 +792,7 @@ class _World:
         self.c_acc, self.c_created, self.c_left, self.c_dm, self.c_role = acc, created, left_t, dm, role
         self.c_first, self.c_count = first, cnt
         self.c_name = self._person_names(rng, self.country_code[acc])
-        self.c_profile_t = _between(rng, created, 0.0)
+        self.c_profile_t = _between(rng, created, np.fmin(left_t, 0.0))
         self.n_contacts = c
         del n
 
@@ -813,7 +816,7 @@ class _World:
         interval = np.where(self.is_customer, 100.0 - 80.0 * pct_a**1.2, 45.0)
         start = np.maximum(self.created + 1.0, -HISTORY_DAYS)
         churn = np.concatenate([self.churn_t, np.full(self.n_prospects, np.nan)])
-        end = np.where(np.isnan(churn), 0.9, churn + 45.0)
+        end = np.where(np.isnan(churn), 0.9, churn + 180.0)  # win-back attempts
         dt = self.deleted_t
         end = np.where(np.isnan(dt), end, np.minimum(end, dt))
         acc, t = _cadence(rng, start, end, interval, 0.35)
