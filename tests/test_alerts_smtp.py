@@ -1,0 +1,489 @@
+"""SMTP delivery against real loopback servers (aiosmtpd): plain, STARTTLS, AUTH, failures."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import email
+import ipaddress
+import json
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from email import policy
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from kam_transforms.alerts import (
+    ALERT_COLUMNS,
+    DeliveryError,
+    OutboxState,
+    SmtpTransport,
+    publish_alerts,
+    transport_from_airflow,
+)
+from kam_transforms.config import Settings
+
+D0 = dt.date(2026, 10, 31)
+PASSWORD = "s3cret-Passw0rd!"  # noqa: S105 - test credential for the loopback server
+
+
+def alert(**overrides: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "as_of_date": D0,
+        "alert_id": "",
+        "customer_id": "C001",
+        "account_id": "A001",
+        "customer_name": "Acme Corp",
+        "rule_id": "no_touchpoint",
+        "alert_type": "risk",
+        "severity": "high",
+        "reason": "No touchpoint for 95 days (threshold 60).",
+        "evidence": '{"days_since_last_touchpoint": 95}',
+        "owner_id": "O1",
+        "owner_name": "Ann Lee",
+        "owner_email": "ann@example.com",
+        "owner_locale": "en",
+        "owner_is_active": True,
+        "manager_email": "boss@example.com",
+    }
+    row.update(overrides)
+    row.setdefault("dedup_key", f"{row['customer_id']}|{row['rule_id']}")
+    return row
+
+
+ALERTS = pd.DataFrame(
+    [
+        alert(),
+        alert(
+            customer_id="C002",
+            customer_name="北京华信",
+            owner_name="王芳",
+            owner_email="wang@example.cn",
+            owner_locale="zh-CN",
+            severity="low",
+        ),
+    ],  # fmt: skip
+    columns=list(ALERT_COLUMNS),
+)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return dataclasses.replace(
+        Settings.from_env(),
+        home=tmp_path,
+        outbox_dir=tmp_path / "outbox",
+        sales_ops_email="sales-ops@example.com",
+        mail_from="KAM Alerts <kam-alerts@example.com>",
+    )
+
+
+@pytest.fixture
+def state_path(tmp_path: Path) -> Path:
+    return tmp_path / "alerts_state.sqlite"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    content: bytes
+    over_tls: bool
+    authenticated: bool
+
+    @property
+    def message(self) -> email.message.EmailMessage:
+        msg = email.message_from_bytes(self.content, policy=policy.default)
+        assert isinstance(msg, email.message.EmailMessage)
+        return msg
+
+
+class Collector:
+    """aiosmtpd handler that keeps every accepted message (or rejects with ``reply``)."""
+
+    def __init__(self, reply: str = "250 OK") -> None:
+        self.reply = reply
+        self.messages: list[Received] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.reply.startswith("250"):
+            self.messages.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content,
+                         session.ssl is not None, bool(session.authenticated))
+            )  # fmt: skip
+        return self.reply
+
+
+@contextmanager
+def smtp_server(handler: Collector | None = None, **smtp_kwargs: Any) -> Iterator[Server]:
+    handler = handler or Collector()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **smtp_kwargs)
+    controller.start()
+    try:
+        yield Server(port, handler)
+    finally:
+        controller.stop()
+
+
+@dataclass
+class Server:
+    port: int
+    handler: Collector
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    with smtp_server() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 / localhost (cert file, key file)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def server_tls(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    return context
+
+
+def client_tls(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(certificate[0]))
+
+
+def plain(port: int, **kwargs: Any) -> SmtpTransport:
+    return SmtpTransport("127.0.0.1", port, starttls=False, timeout=5, **kwargs)
+
+
+def deliveries(state_path: Path) -> list[dict[str, Any]]:
+    with OutboxState(state_path) as state:
+        return state.deliveries(D0)
+
+
+def notified(state_path: Path) -> list[str | None]:
+    with OutboxState(state_path) as state:
+        return [row["last_notified"] for row in state.alerts()]
+
+
+def publish(settings: Settings, state_path: Path, transport: SmtpTransport) -> dict[str, Any]:
+    return publish_alerts(ALERTS, D0, settings, state_path, transport=transport, crm_base_url="")
+
+
+# --------------------------------------------------------------------------- happy paths
+
+
+def test_plain_smtp_delivers_each_digest_once(
+    server: Server, settings: Settings, state_path: Path
+) -> None:
+    first = publish(settings, state_path, plain(server.port))
+    assert first["digests_sent"] == 2 and first["transport"] == f"smtp://127.0.0.1:{server.port}"
+    received = {tuple(m.rcpt_tos): m for m in server.handler.messages}
+    assert set(received) == {("ann@example.com", "boss@example.com"), ("wang@example.cn",)}
+    ann = received[("ann@example.com", "boss@example.com")]
+    assert ann.mail_from == "kam-alerts@example.com" and not ann.over_tls
+    assert ann.message["Subject"] == "KAM alerts 2026-10-31: 1 account needs attention"
+    assert ann.message["Cc"] == "boss@example.com"
+    zh = received[("wang@example.cn",)].message
+    assert zh["Subject"] == "关键客户预警 2026-10-31：1 个客户需要关注"
+    assert sorted(m.message["Message-ID"] for m in server.handler.messages) == first["message_ids"]
+
+    second = publish(settings, state_path, plain(server.port))
+    assert second["digests_sent"] == 0 and len(server.handler.messages) == 2
+    assert [d["status"] for d in deliveries(state_path)] == ["sent", "sent"]
+
+
+def test_starttls_is_used_with_a_verified_certificate(
+    certificate: tuple[Path, Path], settings: Settings, state_path: Path
+) -> None:
+    with smtp_server(tls_context=server_tls(certificate), require_starttls=True) as tls_server:
+        # the default context does not trust the self-signed certificate: refused, nothing sent
+        untrusted = SmtpTransport("127.0.0.1", tls_server.port, timeout=5)
+        with pytest.raises(DeliveryError, match="CERTIFICATE_VERIFY_FAILED"):
+            publish(settings, state_path, untrusted)
+        assert tls_server.handler.messages == []
+        assert [d["status"] for d in deliveries(state_path)] == ["pending", "pending"]
+
+        trusted = SmtpTransport(
+            "127.0.0.1", tls_server.port, ssl_context=client_tls(certificate), timeout=5
+        )
+        summary = publish(settings, state_path, trusted)
+    assert summary["digests_sent"] == 2
+    assert len(tls_server.handler.messages) == 2
+    assert all(m.over_tls for m in tls_server.handler.messages)  # STARTTLS really happened
+
+
+def test_starttls_required_but_not_offered(
+    server: Server, settings: Settings, state_path: Path
+) -> None:
+    transport = SmtpTransport("127.0.0.1", server.port, timeout=5)  # starttls=True by default
+    with pytest.raises(DeliveryError, match="does not offer STARTTLS"):
+        publish(settings, state_path, transport)
+    assert server.handler.messages == []
+    assert "failed" in {d["status"] for d in deliveries(state_path)}
+
+
+def authenticator(
+    server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and auth_data == (b"kam", PASSWORD.encode())
+    return AuthResult(success=ok, handled=False)
+
+
+def test_login_over_starttls_and_password_never_in_errors(
+    certificate: tuple[Path, Path], settings: Settings, state_path: Path
+) -> None:
+    with smtp_server(
+        tls_context=server_tls(certificate),
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_required=True,
+    ) as auth_server:
+        context = client_tls(certificate)
+        wrong = SmtpTransport("127.0.0.1", auth_server.port, "kam", "wrong-" + PASSWORD,
+                              ssl_context=context, timeout=5)  # fmt: skip
+        with pytest.raises(DeliveryError) as raised:
+            publish(settings, state_path, wrong)
+        message = str(raised.value)
+        assert f"127.0.0.1:{auth_server.port}" in message and "535" in message
+        assert PASSWORD not in message and PASSWORD not in repr(wrong)
+        assert all(PASSWORD not in (d["last_error"] or "") for d in deliveries(state_path))
+
+        right = SmtpTransport(
+            "127.0.0.1", auth_server.port, "kam", PASSWORD, ssl_context=context, timeout=5
+        )
+        assert publish(settings, state_path, right)["digests_sent"] == 2
+    assert [m.authenticated for m in auth_server.handler.messages] == [True, True]
+    assert all(m.over_tls for m in auth_server.handler.messages)
+
+
+def test_credentials_are_not_sent_without_tls(
+    server: Server, settings: Settings, state_path: Path
+) -> None:
+    with pytest.raises(DeliveryError, match="refusing to send credentials without TLS"):
+        publish(settings, state_path, plain(server.port, login="kam", password=PASSWORD))
+    assert server.handler.messages == []
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def test_crash_after_send_resends_with_the_same_message_id(
+    server: Server, settings: Settings, state_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one = ALERTS.iloc[[0]]
+
+    def crash(self: OutboxState, delivery_id: str, note: str | None = None) -> None:
+        raise RuntimeError("worker killed after the send")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(OutboxState, "mark_sent", crash)
+        with pytest.raises(RuntimeError):
+            publish_alerts(
+                one, D0, settings, state_path, transport=plain(server.port), crm_base_url=""
+            )
+    assert len(server.handler.messages) == 1
+    assert [d["status"] for d in deliveries(state_path)] == ["pending"]
+
+    summary = publish_alerts(
+        one, D0, settings, state_path, transport=plain(server.port), crm_base_url=""
+    )
+    assert summary["digests_sent"] == 1
+    first, resent = server.handler.messages
+    assert first.message["Message-ID"] == resent.message["Message-ID"] == summary["message_ids"][0]
+    assert first.content == resent.content  # byte-identical resend the receiver can dedupe
+    assert [d["status"] for d in deliveries(state_path)] == ["sent"]
+    assert (
+        publish_alerts(one, D0, settings, state_path, transport=plain(server.port))["digests_sent"]
+        == 0
+    )
+    assert len(server.handler.messages) == 2
+
+
+def test_refused_connection_then_a_later_attempt_delivers(
+    server: Server, settings: Settings, state_path: Path
+) -> None:
+    closed = free_port()
+    transport = plain(closed, login=None, password=PASSWORD)
+    with pytest.raises(DeliveryError) as raised:
+        publish(settings, state_path, transport)
+    message = str(raised.value)
+    assert f"127.0.0.1:{closed}" in message and "connection refused" in message
+    assert "ann@example.com" in message and PASSWORD not in message
+    assert raised.value.endpoint == f"127.0.0.1:{closed}" and not raised.value.permanent
+    assert [d["status"] for d in deliveries(state_path)] == ["pending", "pending"]
+    assert notified(state_path) == [None, None]
+
+    assert publish(settings, state_path, plain(server.port))["digests_sent"] == 2
+    # the first digest was tried against the closed port; the run stopped before the second
+    attempts = {d["recipient"]: (d["status"], d["attempts"]) for d in deliveries(state_path)}
+    assert attempts == {"ann@example.com": ("sent", 2), "wang@example.cn": ("sent", 1)}
+    assert notified(state_path) == ["2026-10-31", "2026-10-31"]
+
+
+@pytest.fixture
+def dropping_server() -> Iterator[int]:
+    """Accepts TCP connections and closes them at once, like a crashed relay."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        stop.set()
+        thread.join(2)
+        listener.close()
+
+
+def test_dropped_connection_then_a_later_attempt_delivers(
+    dropping_server: int, server: Server, settings: Settings, state_path: Path
+) -> None:
+    with pytest.raises(
+        DeliveryError, match=rf"via 127\.0\.0\.1:{dropping_server} failed: server closed"
+    ):
+        publish(settings, state_path, plain(dropping_server))
+    assert {d["status"] for d in deliveries(state_path)} == {"pending"}
+    assert notified(state_path) == [None, None]
+    assert publish(settings, state_path, plain(server.port))["digests_sent"] == 2
+    assert {d["status"] for d in deliveries(state_path)} == {"sent"}
+
+
+def test_permanent_rejection_marks_failed_and_is_retried(
+    settings: Settings, state_path: Path
+) -> None:
+    with smtp_server(Collector("554 5.7.1 Message rejected by policy")) as rejecting:
+        with pytest.raises(DeliveryError, match="554 5.7.1 Message rejected by policy") as raised:
+            publish(settings, state_path, plain(rejecting.port))
+    assert raised.value.permanent
+    report = raised.value.report
+    assert report is not None and len(report.failed) == 2  # a 5xx does not stop the others
+    assert [d["status"] for d in deliveries(state_path)] == ["failed", "failed"]
+    assert notified(state_path) == [None, None]
+
+    with smtp_server() as good:
+        assert publish(settings, state_path, plain(good.port))["digests_sent"] == 2
+    assert {d["status"] for d in deliveries(state_path)} == {"sent"}
+
+
+def test_temporary_rejection_stays_pending(settings: Settings, state_path: Path) -> None:
+    with smtp_server(Collector("451 4.3.0 Try again later")) as busy:
+        with pytest.raises(DeliveryError, match="451 4.3.0 Try again later") as raised:
+            publish(settings, state_path, plain(busy.port))
+    assert not raised.value.permanent
+    assert {d["status"] for d in deliveries(state_path)} == {"pending"}
+
+
+# --------------------------------------------------------------------------- Airflow
+
+
+def test_transport_from_airflow_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = {
+        "conn_type": "smtp",
+        "host": "smtp.example.com",
+        "port": 2525,
+        "login": "kam",
+        "password": PASSWORD,
+        "extra": {"starttls": "false", "from_email": "alerts@example.com", "timeout": 7},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_KAM_SMTP_TEST", json.dumps(conn))
+    transport = transport_from_airflow("kam_smtp_test")
+    assert isinstance(transport, SmtpTransport)
+    assert (transport.host, transport.port, transport.login) == ("smtp.example.com", 2525, "kam")
+    assert (transport.starttls, transport.from_email, transport.timeout) == (
+        False,
+        "alerts@example.com",
+        7.0,
+    )
+    assert (
+        transport.ssl_context.verify_mode == ssl.CERT_REQUIRED
+        and transport.ssl_context.check_hostname
+    )
+    assert PASSWORD not in repr(transport)
+
+    conn["extra"] = {"no_verify": True}
+    monkeypatch.setenv("AIRFLOW_CONN_KAM_SMTP_TEST", json.dumps(conn))
+    relaxed = transport_from_airflow("kam_smtp_test")
+    assert (
+        relaxed is not None
+        and relaxed.starttls
+        and relaxed.ssl_context.verify_mode == ssl.CERT_NONE
+    )
+
+    monkeypatch.delenv("AIRFLOW_CONN_KAM_SMTP_MISSING", raising=False)
+    assert transport_from_airflow("kam_smtp_missing") is None
+
+
+def test_from_email_of_the_transport_is_the_sender(
+    server: Server, settings: Settings, state_path: Path
+) -> None:
+    publish(settings, state_path, plain(server.port, from_email="Alerts Desk <desk@example.org>"))
+    assert {m.mail_from for m in server.handler.messages} == {"desk@example.org"}
+    assert {m.message["From"] for m in server.handler.messages} == {
+        "Alerts Desk <desk@example.org>"
+    }
