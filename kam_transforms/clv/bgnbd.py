@@ -40,6 +40,11 @@ __all__ = [
 _LOG_BOUND = 20.0
 #: ``a`` this close to 1 makes (a+b+x-1)/(a-1) a 0/0 limit; evaluate just beside it.
 _A_ONE_GUARD = 1e-7
+#: Sum 2F1 as a plain series where C - A - B is at least this (the tail then decays like
+#: k^-(C-A-B+1), so a few hundred terms reach machine precision even at z -> 1); scipy's
+#: hyp2f1 returns inf or nan there for large C and z near 1.
+_SERIES_MIN_EXCESS = 12.0
+_SERIES_MAX_TERMS = 20_000
 
 
 @dataclass(frozen=True)
@@ -122,9 +127,18 @@ class _Data:
         self.ux, inv = np.unique(x, return_inverse=True)
         self.xi: IntArray = inv.astype(np.int64)
         self.x = x
-        self.has_repeat = x > 0
         self.n = float(weights.sum())
         self.w_x = np.bincount(self.xi, weights=weights, minlength=len(self.ux))
+        zero = x == 0
+        self.T0 = t_cal[zero]
+        self.w0 = weights[zero]
+        self.n0 = float(self.w0.sum())
+        rep = ~zero
+        self.x1 = x[rep]
+        self.t_x1 = t_x[rep]
+        self.T1 = t_cal[rep]
+        self.w1 = weights[rep]
+        self.xi1: IntArray = self.xi[rep]
 
 
 def _nll_and_grad(theta: FloatArray, d: _Data) -> tuple[float, FloatArray]:
@@ -137,41 +151,58 @@ def _nll_and_grad(theta: FloatArray, d: _Data) -> tuple[float, FloatArray]:
     b_x1 = np.where(pos, b + ux - 1.0, 1.0)
     lb2 = np.where(pos, betaln(a + 1.0, b_x1), -np.inf)
 
-    l_t = np.log(alpha + d.T)
-    l_tx = np.log(alpha + d.t_x)
-    rx_row = rx[d.xi]
-    c1 = lb1[d.xi] - rx_row * l_t
-    c2 = lb2[d.xi] - rx_row * l_tx
+    # Rows with x == 0 have only the first term (the customer cannot have dropped out).
+    l_t0 = np.log(alpha + d.T0)
+    # Rows with x > 0: log-sum-exp of the two terms, with weights w1 + w2 = 1 of each term.
+    rx_row = d.x1 + r
+    l_t = np.log(alpha + d.T1)
+    l_tx = np.log(alpha + d.t_x1)
+    c1 = lb1[d.xi1]
+    c1 -= rx_row * l_t
+    c2 = lb2[d.xi1]
+    c2 -= rx_row * l_tx
     m = np.maximum(c1, c2)
-    e1 = np.exp(c1 - m)
-    e2 = np.exp(c2 - m)
-    s = e1 + e2
-    lse = m + np.log(s)
-    w1 = e1 / s
-    w2 = e2 / s
+    c1 -= m
+    c2 -= m
+    e1 = np.exp(c1, out=c1)
+    e2 = np.exp(c2, out=c2)
+    total = e1 + e2
+    lse = np.log(total)
+    lse += m
+    w1 = np.divide(e1, total, out=e1)
 
     const = -gammaln(r) + r * np.log(alpha) - betaln(a, b)
-    ll = float(np.dot(d.w_x, gammaln(rx)) + d.n * const + np.dot(d.w, lse))
+    ll = float(
+        np.dot(d.w_x, gammaln(rx))
+        + d.n * const
+        + d.n0 * lb1[0] * (ux[0] == 0)
+        - r * np.dot(d.w0, l_t0)
+        + np.dot(d.w1, lse)
+    )
 
-    ww1 = d.w * w1
-    ww2 = d.w * w2
-    # Per-distinct-x sums of the weights w*w1 and w*w2.
-    sw1 = np.bincount(d.xi, weights=ww1, minlength=len(ux))
-    sw2 = np.bincount(d.xi, weights=ww2, minlength=len(ux))
+    ww1 = d.w1 * w1
+    ww2 = d.w1 - ww1
+    # Per-distinct-x sums of the weights w*w1 and w*w2 (x == 0 rows: w1 = 1, w2 = 0).
+    sw1 = np.bincount(d.xi1, weights=ww1, minlength=len(ux))
+    sw2 = np.bincount(d.xi1, weights=ww2, minlength=len(ux))
+    if d.n0:
+        sw1[0] += d.n0
 
-    psi_ab = digamma(a + b)
-    psi_abx = digamma(a + b + ux)
+    inv_t = np.divide(1.0, alpha + d.T1)
+    inv_tx = np.divide(1.0, alpha + d.t_x1)
+    inv_t *= ww1
+    inv_tx *= ww2
+    inv_t += inv_tx
     g_r = (
         np.dot(d.w_x, digamma(rx))
         + d.n * (np.log(alpha) - digamma(r))
+        - np.dot(d.w0, l_t0)
         - np.dot(ww1, l_t)
         - np.dot(ww2, l_tx)
     )
-    g_alpha = (
-        d.n * r / alpha
-        - np.dot(ww1 * rx_row, 1.0 / (alpha + d.T))
-        - np.dot(ww2 * rx_row, 1.0 / (alpha + d.t_x))
-    )
+    g_alpha = d.n * r / alpha - r * np.dot(d.w0, 1.0 / (alpha + d.T0)) - np.dot(rx_row, inv_t)
+    psi_ab = digamma(a + b)
+    psi_abx = digamma(a + b + ux)
     g_a = (
         -d.n * (digamma(a) - psi_ab)
         + np.dot(sw1, digamma(a) - psi_abx)
@@ -328,6 +359,34 @@ def _log_odds_dead(
     return out
 
 
+def _hyp2f1_series(A: float, B: float, C: FloatArray, z: FloatArray) -> FloatArray:
+    """Gauss series sum_k (A)_k (B)_k / ((C)_k k!) z^k, vectorised over ``C`` and ``z``."""
+    total = np.ones_like(z)
+    term = np.ones_like(z)
+    active = np.ones(z.shape, dtype=bool)
+    for k in range(_SERIES_MAX_TERMS):
+        if not active.any():
+            break
+        term = np.where(active, term * ((A + k) * (B + k) / ((C + k) * (k + 1.0))) * z, 0.0)
+        total += term
+        active &= np.abs(term) > 1e-17 * np.abs(total)
+    return total
+
+
+def _hyp2f1_guarded(A: float, B: float, C: FloatArray, z: FloatArray) -> FloatArray:
+    """2F1(A, B; C; z) for 0 <= z < 1: scipy, or the series where scipy is unreliable."""
+    use_series = (C - A - B) >= _SERIES_MIN_EXCESS
+    out = np.empty_like(z)
+    rest = ~use_series
+    if rest.any():
+        with np.errstate(all="ignore"):
+            out[rest] = hyp2f1(A, B, C[rest], z[rest])
+    use_series |= ~np.isfinite(out)
+    if use_series.any():
+        out[use_series] = _hyp2f1_series(A, B, C[use_series], z[use_series])
+    return out
+
+
 def probability_alive(params: BetaGeoParams, frequency: Any, recency: Any, T: Any) -> FloatArray:
     """P(customer still alive at T | x, t_x, T) under BG/NBD (1 for customers with x == 0).
 
@@ -359,7 +418,7 @@ def conditional_expected_purchases(
         a = 1.0 + _A_ONE_GUARD
     z = t_arr / (alpha + t_cal + t_arr)
     log_one_minus_z = np.log(alpha + t_cal) - np.log(alpha + t_cal + t_arr)
-    f = hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
+    f = _hyp2f1_guarded(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
     bracket = -np.expm1((a - 1.0) * log_one_minus_z) - np.exp((a - 1.0) * log_one_minus_z) * (
         f - 1.0
     )
