@@ -3,16 +3,23 @@
 #}
 
 {#
-    expression_is_true: every row (optionally those matching `where`) satisfies a boolean
-    SQL expression; fails with the rows that do not (null counts as not true).
-    Usage on a model:  - expression_is_true: {arguments: {expression: "x between 0 and 1"}}
-    Usage on a column: - expression_is_true: {arguments: {expression: "between 0 and 1"}}
+    expression_is_true: every row (optionally those matching a `where` config) satisfies a
+    boolean SQL expression; fails with the rows that do not.
+    On a model the expression is complete and a null result fails:
+        - expression_is_true: {arguments: {expression: "x between 0 and 1"}}
+    On a column it is appended to the column, and rows where the column is null are not
+    checked (that is not_null's job):
+        - expression_is_true: {arguments: {expression: "between 0 and 1"}}
 #}
 {% test expression_is_true(model, expression, column_name=none) %}
 
     select *
     from {{ model }}
-    where not coalesce(({{ column_name ~ ' ' if column_name is not none }}{{ expression }}), false)
+    {% if column_name is none -%}
+    where not coalesce(({{ expression }}), false)
+    {%- else -%}
+    where {{ column_name }} is not null and not ({{ column_name }} {{ expression }})
+    {%- endif %}
 
 {% endtest %}
 
