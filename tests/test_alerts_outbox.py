@@ -24,6 +24,7 @@ from kam_transforms.alerts import (
     load_snoozes,
     preview_alerts,
     publish_alerts,
+    read_alerts,
 )
 from kam_transforms.config import Settings
 
@@ -455,3 +456,25 @@ def test_eml_outbox_is_idempotent_and_atomic(tmp_path: Path) -> None:
         outbox.send(
             b"x", delivery_id="../escape", sender="a@example.com", recipients=["b@example.com"]
         )
+
+
+def test_read_alerts_from_the_serving_warehouse(tmp_path: Path) -> None:
+    import duckdb
+
+    db = tmp_path / "serving.duckdb"
+    source = frame(alert(), alert(day(1), customer_id="C002"))
+    source["owner_is_active"] = source["owner_is_active"].astype(bool)
+    with duckdb.connect(str(db)) as con:
+        con.register("source", source)
+        con.execute(
+            "create table key_account_alerts as select *, 'extra' as extra_column from source"
+        )
+    rows = read_alerts(db, "2026-10-31")
+    assert list(rows.columns) == list(ALERT_COLUMNS)
+    assert rows["dedup_key"].tolist() == ["C001|no_touchpoint"]
+    with OutboxState(tmp_path / "state.sqlite") as state:
+        assert [a.row.dedup_key for a in state.plan(rows, D0, dry_run=True).to_notify] == [
+            "C001|no_touchpoint"
+        ]
+    with pytest.raises(ValueError, match="not a table name"):
+        read_alerts(db, D0, table="x; drop table y")

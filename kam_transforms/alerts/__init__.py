@@ -29,6 +29,7 @@ from kam_transforms.alerts.publish import (
 )
 from kam_transforms.alerts.render import delivery_id_for, render_digest, subject_for
 from kam_transforms.alerts.routing import Digest, Route, group_by_recipient, route_alert
+from kam_transforms.alerts.source import read_alerts
 
 __all__ = [
     "ALERT_COLUMNS",
@@ -55,6 +56,7 @@ __all__ = [
     "load_snoozes",
     "preview_alerts",
     "publish_alerts",
+    "read_alerts",
     "render_digest",
     "route_alert",
     "subject_for",

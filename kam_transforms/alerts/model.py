@@ -22,6 +22,7 @@ __all__ = [
     "SEVERITY_RANK",
     "AlertRow",
     "clean_text",
+    "is_missing",
     "iter_alert_rows",
     "to_date",
 ]
