@@ -1,0 +1,34 @@
+"""Predicted customer lifetime value per customer: BG/NBD purchases x Gamma-Gamma margin.
+
+A dbt-duckdb Python model over fct_order_lines: one purchase per customer and order date
+with its gross margin in base currency, scored by ``kam_transforms.clv.score_customers``
+as of var ``as_of_date`` over var ``clv_horizon_months`` months, discounted at var
+``clv_annual_discount_rate``. The model's own fallbacks (too little data to fit) are
+flagged per customer in ``is_fallback`` / ``fallback_reason``.
+"""
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    from kam_transforms.clv.predict import score_customers
+
+    purchases = (
+        dbt.ref("fct_order_lines")
+        .aggregate(
+            "customer_id, order_date, sum(gross_margin_base) as margin",
+            "customer_id, order_date",
+        )
+        .df()
+    )
+    scored, model_run = score_customers(
+        purchases,
+        dbt.config.get("as_of_date"),
+        horizon_months=int(dbt.config.get("clv_horizon_months")),
+        annual_discount_rate=float(dbt.config.get("clv_annual_discount_rate")),
+    )
+    scored["model_version"] = model_run["model_version"]
+    for column in ("p_alive", "expected_purchases"):
+        scored[column] = scored[column].astype("float64")
+    for column in ("model_run_id", "fallback_reason", "customer_id", "model_version"):
+        scored[column] = scored[column].astype("string")
+    return scored
