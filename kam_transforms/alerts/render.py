@@ -55,7 +55,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "greeting_anonymous": "Hello,",
         "intro": "{accounts} {verb} attention as of {date}.",
         "sales_ops_intro": (
-            "These accounts have no active owner with a usable e-mail address in the CRM, "
+            "The accounts below have no active owner with a usable e-mail address in the CRM, "
             "so their alerts come to sales ops."
         ),
         "sep": ": ",
