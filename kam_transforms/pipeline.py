@@ -231,10 +231,19 @@ def summarize(settings: Settings, as_of: date) -> dict[str, Any]:
                 "select abc_class, count(*) from customer_tiers group by 1 order by 1"
             ).fetchall()
         )
+        alerts = dict(
+            con.execute(
+                "select severity, count(*) from key_account_alerts where as_of_date = ? "
+                "group by 1 order by 1",
+                [as_of],
+            ).fetchall()
+        )
     return {
         "as_of": as_of.isoformat(),
         "rows_per_mart": rows,
         "customers_per_class": classes,
+        "alerts_per_severity": alerts,
+        "digests_in_outbox": len(list(settings.outbox_dir.glob(f"*{as_of:%Y%m%d}*.eml"))),
         "serving_db": str(settings.serving_db),
         "validation_report": str(settings.reports_dir / f"validation_{as_of.isoformat()}.json"),
         "outbox": str(settings.outbox_dir),

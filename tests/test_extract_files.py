@@ -24,7 +24,8 @@ def write_accounts(exports: Path, rows: list[str], encoding: str = "utf-8") -> P
 
 
 def row(account_id: str, name: str) -> str:
-    return f"{account_id},{name},retail,APAC,CN,120,O1,,C1,2024-01-01T00:00:00Z,2026-01-01T00:00:00Z,false"
+    stamps = "2024-01-01T00:00:00Z,2026-01-01T00:00:00Z"
+    return f"{account_id},{name},retail,APAC,CN,120,O1,,C1,{stamps},false"
 
 
 def batch_files(lake: Path, zone: str = "raw") -> list[Path]:
