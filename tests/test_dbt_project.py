@@ -28,6 +28,8 @@ CUSTOMERS = 400
 SEED = 11
 CUTOFF_A = 0.80
 CUTOFF_B = 0.95
+BAND = 0.02
+TIER_COMPARISON_DAYS = 90
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -147,41 +149,59 @@ def _order_lines_base(build: Build) -> pd.DataFrame:
     return df
 
 
-def _expected_tiers(build: Build) -> pd.DataFrame:
-    lines = _order_lines_base(build)
-    start = pd.Timestamp(AS_OF) - pd.DateOffset(months=12)
-    prior_start = pd.Timestamp(AS_OF) - pd.DateOffset(months=24)
-    t12m = lines[(lines["order_date"] > start) & (lines["order_date"] <= pd.Timestamp(AS_OF))]
-    prior = lines[(lines["order_date"] > prior_start) & (lines["order_date"] <= start)]
-
-    customers = pd.DataFrame(
-        {
-            "customer_id": sorted(
-                set(build.landed("erp", "customers")["customer_id"]) | set(lines["customer_id"])
-            )
-        }
-    )
-    agg = t12m.groupby("customer_id").agg(
-        revenue_t12m=("revenue", "sum"), gross_margin_t12m=("margin", "sum")
-    )
-    prior_agg = prior.groupby("customer_id").agg(revenue_prior_12m=("revenue", "sum"))
-    tiers = customers.merge(agg, on="customer_id", how="left").merge(
-        prior_agg, on="customer_id", how="left"
-    )
-    tiers = tiers.fillna(0.0)
-
-    tiers = tiers.sort_values(
-        ["gross_margin_t12m", "customer_id"], ascending=[False, True]
-    ).reset_index(drop=True)
-    positive = tiers["gross_margin_t12m"].clip(lower=0)
+def _classes(measure: pd.Series, ids: pd.Series) -> pd.DataFrame:
+    """Pure ABC classes: rank by measure desc, ties by id; A while the share before < 80%."""
+    frame = pd.DataFrame({"customer_id": ids.values, "measure": measure.values})
+    frame = frame.sort_values(["measure", "customer_id"], ascending=[False, True])
+    positive = frame["measure"].clip(lower=0)
     total = positive.sum()
     running = positive.cumsum()
-    before = (running - positive) / total
-    tiers["cumulative_share"] = running / total
-    tiers["expected_class"] = "C"
-    tiers.loc[(tiers["gross_margin_t12m"] > 0) & (before < CUTOFF_B), "expected_class"] = "B"
-    tiers.loc[(tiers["gross_margin_t12m"] > 0) & (before < CUTOFF_A), "expected_class"] = "A"
-    return tiers
+    frame["share_before"] = (running - positive) / total
+    frame["cumulative_share"] = (running / total).clip(upper=1.0)
+    frame["pure_class"] = "C"
+    frame.loc[(frame["measure"] > 0) & (frame["share_before"] < CUTOFF_B), "pure_class"] = "B"
+    frame.loc[(frame["measure"] > 0) & (frame["share_before"] < CUTOFF_A), "pure_class"] = "A"
+    return frame.set_index("customer_id")
+
+
+def _expected_tiers(build: Build) -> pd.DataFrame:
+    lines = _order_lines_base(build)
+    as_of = pd.Timestamp(AS_OF)
+    previous_end = as_of - pd.Timedelta(days=TIER_COMPARISON_DAYS)
+
+    def window_sum(column: str, end: pd.Timestamp, months_back: int) -> pd.Series:
+        start = end - pd.DateOffset(months=months_back)
+        prior_end = end - pd.DateOffset(months=months_back - 12)
+        in_window = (lines["order_date"] > start) & (lines["order_date"] <= prior_end)
+        return lines[in_window].groupby("customer_id")[column].sum()
+
+    landed_ids = set(build.landed("erp", "customers")["customer_id"])
+    tiers = pd.DataFrame({"customer_id": sorted(landed_ids | set(lines["customer_id"]))})
+    tiers = tiers.set_index("customer_id")
+    tiers["revenue_t12m"] = window_sum("revenue", as_of, 12)
+    tiers["gross_margin_t12m"] = window_sum("margin", as_of, 12)
+    tiers["revenue_prior_12m"] = window_sum("revenue", as_of, 24)
+    tiers["previous_margin"] = window_sum("margin", previous_end, 12)
+    tiers = tiers.fillna(0.0).reset_index()
+
+    current = _classes(tiers["gross_margin_t12m"], tiers["customer_id"])
+    previous = _classes(tiers["previous_margin"], tiers["customer_id"])
+    tiers = tiers.set_index("customer_id")
+    tiers["cumulative_share"] = current["cumulative_share"]
+    tiers["share_before"] = current["share_before"]
+    tiers["expected_class"] = current["pure_class"]
+    tiers["expected_previous_class"] = previous["pure_class"]
+
+    # hysteresis: the cut-off moves by the band in favour of the previous class
+    was_a = tiers["expected_previous_class"] == "A"
+    was_a_or_b = tiers["expected_previous_class"].isin(["A", "B"])
+    threshold_a = CUTOFF_A + was_a.map({True: BAND, False: -BAND})
+    threshold_b = CUTOFF_B + was_a_or_b.map({True: BAND, False: -BAND})
+    positive = tiers["gross_margin_t12m"] > 0
+    tiers["expected_banded_class"] = "C"
+    tiers.loc[positive & (tiers["share_before"] < threshold_b), "expected_banded_class"] = "B"
+    tiers.loc[positive & (tiers["share_before"] < threshold_a), "expected_banded_class"] = "A"
+    return tiers.reset_index()
 
 
 # --- the tests --------------------------------------------------------------------------
@@ -239,7 +259,8 @@ def test_trailing_revenue_and_margin_match_pandas(build: Build) -> None:
 def test_class_a_is_top_customers_reaching_80_percent_of_margin(build: Build) -> None:
     expected = _expected_tiers(build)
     tiers = build.query(
-        "select customer_id, abc_class, cumulative_share, measure_rank from customer_tiers"
+        "select customer_id, unbanded_abc_class as abc_class, cumulative_share, measure_rank "
+        "from customer_tiers"
     )
     merged = tiers.merge(
         expected[["customer_id", "expected_class", "cumulative_share"]], on="customer_id"
@@ -258,6 +279,21 @@ def test_class_a_is_top_customers_reaching_80_percent_of_margin(build: Build) ->
     # classes follow rank order: A ranks, then B, then C
     ordered = merged.sort_values("measure_rank")["abc_class"].tolist()
     assert ordered == sorted(ordered)
+
+
+def test_previous_and_banded_classes_match_pandas(build: Build) -> None:
+    expected = _expected_tiers(build)
+    tiers = build.query(
+        "select customer_id, abc_class, previous_abc_class, is_class_changed from customer_tiers"
+    )
+    merged = tiers.merge(expected, on="customer_id")
+    assert len(merged) == len(expected)
+    assert (merged["previous_abc_class"] == merged["expected_previous_class"]).all()
+    mismatched = merged[merged["abc_class"] != merged["expected_banded_class"]]
+    assert mismatched.empty, mismatched[["customer_id", "abc_class", "share_before"]].head()
+    assert (
+        merged["is_class_changed"] == (merged["abc_class"] != merged["previous_abc_class"])
+    ).all()
 
 
 def test_declining_key_account_has_revenue_decline_alert(build: Build) -> None:

@@ -62,3 +62,37 @@
     {%- endif -%}
     {{ return(measure) }}
 {%- endmacro %}
+
+
+{#
+    The class with hysteresis: a customer keeps its previous class (or better) until its
+    share before clears the boundary by `band`, and only moves up into a class when its
+    share before is below the boundary by `band`. For each cut-off c of class K:
+        previous class K or better -> K (or better) while share_before < c + band
+        previous class below K     -> K (or better) only if share_before < c - band
+    A non-positive measure is always C. band = 0 gives abc_class_from_share.
+#}
+{% macro abc_class_with_band(measure, share_before, previous_class, band=none) -%}
+    {%- set band = band if band is not none else var('abc_hysteresis_band') -%}
+    {%- set cutoff_a = var('abc_cutoff_a') -%}
+    {%- set cutoff_b = var('abc_cutoff_b') -%}
+    case
+        when {{ measure }} is null or {{ measure }} <= 0 then 'C'
+        when {{ share_before }} < {{ cutoff_a }}
+            + case when {{ previous_class }} = 'A' then {{ band }} else -1.0 * ({{ band }}) end
+            then 'A'
+        when {{ share_before }} < {{ cutoff_b }}
+            + case when {{ previous_class }} in ('A', 'B') then {{ band }} else -1.0 * ({{ band }}) end
+            then 'B'
+        else 'C'
+    end
+{%- endmacro %}
+
+
+{#
+    Percentile score 0-100: 100 * percent_rank() of the expression ascending (ties share
+    the lower rank; the smallest value scores 0, the largest 100).
+#}
+{% macro percentile_score(expression) -%}
+    100.0 * percent_rank() over (order by {{ expression }})
+{%- endmacro %}

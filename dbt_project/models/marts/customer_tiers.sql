@@ -1,9 +1,17 @@
--- One row per ERP customer: ABC class by cumulative share of the chosen measure
--- (var abc_measure: gross_margin by default, or revenue) over the trailing window, the
--- class on the window ending tier_comparison_days earlier, and the revenue trend.
--- Customers with no positive measure in the window are class C.
+-- One row per ERP customer as of the run date:
+--  * ABC class by cumulative share of the chosen measure (var abc_measure: gross_margin by
+--    default, or revenue) over the trailing window, with a hysteresis band
+--    (var abc_hysteresis_band) against the class on the comparison window
+--    (var tier_comparison_days earlier); customers with no positive measure are C;
+--  * customer value matrix quadrant from current value (the measure) and potential value
+--    (predicted CLV plus weighted pipeline margin; the trend projection without a CLV);
+--  * key-account score 0-100 from five weighted component scores, and is_key_account;
+--  * the previous class (comparison window) and the previous quadrant (previous run).
 
 {%- set measure = abc_measure_prefix() %}
+{%- set weights = var('key_account_score_weights') %}
+{%- set weight_total = weights.values() | sum %}
+{%- set value_cutoff = var('value_matrix_high_percentile') %}
 
 with
 
@@ -13,20 +21,44 @@ windowed as (
 
 ),
 
+facts as (
+
+    select * from {{ ref('customer_facts') }}
+    where customer_id is not null
+
+),
+
+clv as (
+
+    select * from {{ ref('int_customer_clv_scored') }}
+
+),
+
+previous_run as (
+
+    {{ previous_run_state('snap_customer_tiers', [
+        ('customer_id', dbt.type_string()),
+        ('value_quadrant', dbt.type_string()),
+    ]) }}
+
+),
+
 measured as (
 
     select
-        customer_id,
-        revenue_t12m,
-        gross_margin_t12m,
-        revenue_prior_12m,
-        {{ measure }}_t12m as measure_value,
-        previous_{{ measure }}_t12m as previous_measure_value
+        windowed.customer_id,
+        windowed.revenue_t12m,
+        windowed.gross_margin_t12m,
+        windowed.revenue_prior_12m,
+        windowed.{{ measure }}_t12m as measure_value,
+        windowed.previous_{{ measure }}_t12m as previous_measure_value
     from windowed
 
 ),
 
-current_running as (
+-- ABC ---------------------------------------------------------------------------------
+
+running as (
 
     select
         measured.*,
@@ -42,12 +74,12 @@ current_running as (
 shares as (
 
     select
-        current_running.*,
+        running.*,
         {{ abc_cumulative_share('running_measure', 'total_measure') }} as cumulative_share,
         {{ abc_share_before('measure_value', 'running_measure', 'total_measure') }} as share_before,
         {{ abc_share_before('previous_measure_value', 'previous_running_measure', 'previous_total_measure') }}
             as previous_share_before
-    from current_running
+    from running
 
 ),
 
@@ -55,32 +87,170 @@ classified as (
 
     select
         shares.*,
-        {{ abc_class_from_share('measure_value', 'share_before') }} as abc_class,
+        {{ abc_class_from_share('measure_value', 'share_before') }} as unbanded_abc_class,
         {{ abc_class_from_share('previous_measure_value', 'previous_share_before') }} as previous_abc_class
     from shares
+
+),
+
+banded as (
+
+    select
+        classified.*,
+        {{ abc_class_with_band('measure_value', 'share_before', 'previous_abc_class') }} as abc_class
+    from classified
+
+),
+
+-- value matrix ------------------------------------------------------------------------
+
+valued as (
+
+    select
+        banded.*,
+        facts.weighted_open_pipeline_base,
+        facts.gross_margin_rate_t12m,
+        facts.gross_margin_change_share,
+        facts.gross_margin_lifetime,
+        facts.cost_to_serve_t12m,
+        facts.category_share_t12m,
+        facts.invoices_late_share_t12m,
+        facts.latest_nps_score,
+        clv.predicted_clv,
+        clv.customer_id is not null and not clv.is_fallback as has_predicted_clv,
+        -- the pipeline is valued at the customer's margin rate (or 30% without history)
+        coalesce(facts.weighted_open_pipeline_base, 0) * coalesce(facts.gross_margin_rate_t12m, 0.30)
+            as pipeline_margin_value
+    from banded
+    left join facts
+        on banded.customer_id = facts.customer_id
+    left join clv
+        on banded.customer_id = clv.customer_id
+
+),
+
+potential as (
+
+    select
+        valued.*,
+        case when has_predicted_clv then 'predicted_clv' else 'trend' end as potential_value_basis,
+        greatest(
+            case
+                when has_predicted_clv then predicted_clv
+                -- trend projection: next year's margin at this year's growth, growth capped at +300%
+                else gross_margin_t12m * (1 + least(greatest(coalesce(gross_margin_change_share, 0), -1), 3))
+            end,
+            0
+        ) + pipeline_margin_value as potential_value
+    from valued
+
+),
+
+value_ranked as (
+
+    select
+        potential.*,
+        percent_rank() over (order by measure_value) as current_value_percentile,
+        percent_rank() over (order by potential_value) as potential_value_percentile
+    from potential
+
+),
+
+quadrants as (
+
+    select
+        value_ranked.*,
+        measure_value > 0 and current_value_percentile >= {{ value_cutoff }} as is_high_current_value,
+        potential_value > 0 and potential_value_percentile >= {{ value_cutoff }} as is_high_potential_value
+    from value_ranked
+
+),
+
+-- key-account score ---------------------------------------------------------------------
+
+components as (
+
+    select
+        quadrants.*,
+        case
+            when is_high_current_value and is_high_potential_value then 'core'
+            when is_high_potential_value then 'potential'
+            when is_high_current_value then 'direct'
+            else 'inferior'
+        end as value_quadrant,
+        {{ percentile_score('revenue_t12m') }} as revenue_volume_score,
+        {{ percentile_score('potential_value') }} as revenue_potential_score,
+        -- margin to date plus predicted margin, less the trailing cost to serve
+        {{ percentile_score(
+            'coalesce(gross_margin_lifetime, 0) + coalesce(predicted_clv, 0) - coalesce(cost_to_serve_t12m, 0)'
+        ) }} as lifetime_value_score,
+        100.0 * coalesce(category_share_t12m, 0) as product_fit_score,
+        -- payment discipline, profitability (no squeeze on price) and satisfaction
+        100.0 * (
+            0.4 * (1 - coalesce(invoices_late_share_t12m, 0.5))
+            + 0.3 * percent_rank() over (order by coalesce(gross_margin_rate_t12m, 0))
+            + 0.3 * coalesce(latest_nps_score / 10.0, 0.5)
+        ) as strategic_value_score
+    from quadrants
+
+),
+
+scored as (
+
+    select
+        components.*,
+        (
+            {{ weights.get('revenue_volume', 0) }} * revenue_volume_score
+            + {{ weights.get('revenue_potential', 0) }} * revenue_potential_score
+            + {{ weights.get('lifetime_value', 0) }} * lifetime_value_score
+            + {{ weights.get('product_fit', 0) }} * product_fit_score
+            + {{ weights.get('strategic_value', 0) }} * strategic_value_score
+        ) / {{ weight_total }} as key_account_score
+    from components
 
 ),
 
 final as (
 
     select
-        customer_id,
+        scored.customer_id,
         {{ as_of_date() }} as as_of_date,
         '{{ measure }}' as abc_measure,
-        revenue_t12m,
-        gross_margin_t12m,
-        measure_value,
-        cast(measure_rank as integer) as measure_rank,
-        cumulative_share,
-        abc_class,
-        previous_abc_class,
-        abc_class <> previous_abc_class as is_class_changed,
-        revenue_prior_12m,
+        scored.revenue_t12m,
+        scored.gross_margin_t12m,
+        scored.measure_value,
+        cast(scored.measure_rank as integer) as measure_rank,
+        scored.cumulative_share,
+        scored.abc_class,
+        scored.previous_abc_class,
+        scored.abc_class <> scored.previous_abc_class as is_class_changed,
+        scored.revenue_prior_12m,
         case
-            when revenue_prior_12m <> 0
-                then (revenue_t12m - revenue_prior_12m) / revenue_prior_12m
-        end as revenue_change_share
-    from classified
+            when scored.revenue_prior_12m <> 0
+                then (scored.revenue_t12m - scored.revenue_prior_12m) / scored.revenue_prior_12m
+        end as revenue_change_share,
+        scored.unbanded_abc_class,
+        scored.share_before as cumulative_share_before,
+        scored.measure_value as current_value,
+        scored.potential_value,
+        scored.potential_value_basis,
+        scored.predicted_clv,
+        scored.pipeline_margin_value,
+        scored.is_high_current_value,
+        scored.is_high_potential_value,
+        scored.value_quadrant,
+        previous_run.value_quadrant as previous_value_quadrant,
+        coalesce(scored.value_quadrant <> previous_run.value_quadrant, false) as is_quadrant_changed,
+        round(cast(scored.revenue_volume_score as {{ type_double() }}), 2) as revenue_volume_score,
+        round(cast(scored.revenue_potential_score as {{ type_double() }}), 2) as revenue_potential_score,
+        round(cast(scored.lifetime_value_score as {{ type_double() }}), 2) as lifetime_value_score,
+        round(cast(scored.product_fit_score as {{ type_double() }}), 2) as product_fit_score,
+        round(cast(scored.strategic_value_score as {{ type_double() }}), 2) as strategic_value_score,
+        round(cast(scored.key_account_score as {{ type_double() }}), 2) as key_account_score,
+        scored.key_account_score >= {{ var('key_account_min_score') }} as is_key_account
+    from scored
+    left join previous_run
+        on scored.customer_id = previous_run.customer_id
 
 )
 
