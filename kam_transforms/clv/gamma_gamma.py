@@ -21,7 +21,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
 
-from kam_transforms.clv._arrays import FloatArray, as_float_array, unique_rows
+from kam_transforms.clv._arrays import FloatArray, as_float_array
 from kam_transforms.clv.errors import InsufficientDataError, ModelFitError
 
 __all__ = [
@@ -176,10 +176,10 @@ def fit_gamma_gamma(
             "too_few_positive_margin_repeat_customers",
             f"{n_usable} repeat customers with positive margin, need {min_customers}",
         )
-    (ux, um), uw, _ = unique_rows(x[keep], m[keep])
-    d = _Data(ux, um, uw)
+    # Margins are continuous, so identical (x, zbar) rows are rare: no aggregation here.
+    d = _Data(x[keep], m[keep], np.ones(n_usable))
     # Start at p=1, q=2 (a finite population mean), v = mean(zbar).
-    theta0 = np.log([1.0, 2.0, float(np.dot(uw, um) / uw.sum())])
+    theta0 = np.log([1.0, 2.0, float(np.mean(d.m))])
     res = minimize(
         _nll_and_grad,
         theta0,
