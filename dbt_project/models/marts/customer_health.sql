@@ -1,0 +1,148 @@
+-- One row per ordering customer (dim_customers rows with an order) as of the run date:
+-- six 0-100 components (revenue trend, payment discipline, satisfaction, open complaints,
+-- engagement recency, relationship changes), their weighted score (var health_weights),
+-- a band (green, yellow, red) and the trend against the previous run's score (snapshot
+-- snap_customer_health).
+
+{%- set weights = var('health_weights') %}
+{%- set weight_total = weights.values() | sum %}
+{%- set full_days = var('engagement_full_score_days') %}
+{%- set zero_days = var('engagement_zero_score_days') %}
+{%- set tolerance = var('health_trend_min_change') %}
+
+with
+
+facts as (
+
+    select * from {{ ref('customer_facts') }}
+    where first_order_date is not null
+
+),
+
+previous_run as (
+
+    {{ previous_run_state('snap_customer_health', [
+        ('customer_key', dbt.type_string()),
+        ('health_score', type_double()),
+        ('health_band', dbt.type_string()),
+    ]) }}
+
+),
+
+components as (
+
+    select
+        customer_key,
+        account_id,
+        customer_id,
+        revenue_change_share,
+        invoices_late_share_t12m,
+        max_days_overdue,
+        latest_nps_score,
+        latest_csat_score,
+        open_complaint_count,
+        oldest_open_complaint_age_days,
+        days_since_last_touchpoint,
+        account_manager_changes_180d,
+        key_contact_departures_180d,
+        opportunities_lost_to_competitor_t12m,
+        -- revenue trend: 50 when flat, 0 at -50% or worse, 100 at +50% or better; 50 without a prior year
+        case
+            when revenue_change_share is null then 50.0
+            else least(greatest(50.0 + 100.0 * revenue_change_share, 0.0), 100.0)
+        end as revenue_trend_score,
+        -- payment discipline: share of invoices paid on time, less half a point per day the
+        -- oldest overdue invoice is late (at most 50)
+        greatest(
+            100.0 * (1 - coalesce(invoices_late_share_t12m, 0))
+            - least(0.5 * coalesce(max_days_overdue, 0), 50.0),
+            0.0
+        ) as payment_discipline_score,
+        -- satisfaction: mean of NPS (0-10 -> 0-100) and CSAT (1-5 -> 0-100); 50 without answers
+        case
+            when latest_nps_score is null and latest_csat_score is null then 50.0
+            when latest_csat_score is null then 10.0 * latest_nps_score
+            when latest_nps_score is null then 25.0 * (latest_csat_score - 1)
+            else (10.0 * latest_nps_score + 25.0 * (latest_csat_score - 1)) / 2
+        end as satisfaction_score,
+        -- open complaints: 100 without, 25 points less per open complaint, 0 past the SLA
+        case
+            when open_complaint_count = 0 then 100.0
+            when oldest_open_complaint_age_days > {{ var('complaint_sla_days') }} then 0.0
+            else greatest(100.0 - 25.0 * open_complaint_count, 0.0)
+        end as open_complaints_score,
+        -- engagement recency: 100 up to the full-score days, linear to 0 at the zero-score days
+        case
+            when days_since_last_touchpoint is null then 0.0
+            when days_since_last_touchpoint <= {{ full_days }} then 100.0
+            when days_since_last_touchpoint >= {{ zero_days }} then 0.0
+            else 100.0 * ({{ zero_days }} - days_since_last_touchpoint) / ({{ zero_days }} - {{ full_days }})
+        end as engagement_recency_score,
+        -- relationship changes: 40 points less per account-manager change and per key contact
+        -- who left, 20 per opportunity lost to a competitor
+        greatest(
+            100.0
+            - 40.0 * account_manager_changes_180d
+            - 40.0 * key_contact_departures_180d
+            - 20.0 * opportunities_lost_to_competitor_t12m,
+            0.0
+        ) as relationship_changes_score
+    from facts
+
+),
+
+scored as (
+
+    select
+        components.*,
+        round(
+            cast(
+                (
+                    {{ weights.get('revenue_trend', 0) }} * revenue_trend_score
+                    + {{ weights.get('payment_discipline', 0) }} * payment_discipline_score
+                    + {{ weights.get('satisfaction', 0) }} * satisfaction_score
+                    + {{ weights.get('open_complaints', 0) }} * open_complaints_score
+                    + {{ weights.get('engagement_recency', 0) }} * engagement_recency_score
+                    + {{ weights.get('relationship_changes', 0) }} * relationship_changes_score
+                ) / {{ weight_total }} as {{ type_double() }}
+            ),
+            1
+        ) as health_score
+    from components
+
+),
+
+final as (
+
+    select
+        scored.customer_key,
+        scored.account_id,
+        scored.customer_id,
+        {{ as_of_date() }} as as_of_date,
+        scored.health_score,
+        case
+            when scored.health_score >= {{ var('health_green_min_score') }} then 'green'
+            when scored.health_score >= {{ var('health_yellow_min_score') }} then 'yellow'
+            else 'red'
+        end as health_band,
+        previous_run.health_score as previous_health_score,
+        previous_run.health_band as previous_health_band,
+        case
+            when previous_run.health_score is null then 'same'
+            when scored.health_score >= previous_run.health_score + {{ tolerance }} then 'up'
+            when scored.health_score <= previous_run.health_score - {{ tolerance }} then 'down'
+            else 'same'
+        end as health_trend,
+        cast(scored.revenue_trend_score as {{ type_double() }}) as revenue_trend_score,
+        cast(scored.payment_discipline_score as {{ type_double() }}) as payment_discipline_score,
+        cast(scored.satisfaction_score as {{ type_double() }}) as satisfaction_score,
+        cast(scored.open_complaints_score as {{ type_double() }}) as open_complaints_score,
+        cast(scored.engagement_recency_score as {{ type_double() }}) as engagement_recency_score,
+        cast(scored.relationship_changes_score as {{ type_double() }}) as relationship_changes_score
+    from scored
+    left join previous_run
+        on scored.customer_key = previous_run.customer_key
+
+)
+
+select * from final
