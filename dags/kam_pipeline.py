@@ -81,7 +81,8 @@ def kam_pipeline() -> None:
 
         from kam_transforms.pipeline import validate_build
 
-        return validate_build(_settings(), date.fromisoformat(as_of))
+        run_id = get_current_context()["run_id"]
+        return validate_build(_settings(), date.fromisoformat(as_of), run_id)
 
     @task(pool=WAREHOUSE_POOL)
     def publish(as_of: str, validated: dict) -> dict:

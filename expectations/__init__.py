@@ -1,12 +1,13 @@
 """Great Expectations suites as code, one module per suite.
 
-Each suite module defines ``TABLE`` (the mart it validates), ``KEY`` (its grain) and
-``build(gx) -> ExpectationSuite``. ``MART_SUITES`` lists the modules the pipeline runs
-against the build warehouse before publishing.
+A mart suite module defines ``TABLE`` (the mart), ``KEY`` (its grain), ``BASELINE_SQL``
+(metrics of the previous published table the suite compares against, or None), optionally
+``prepare(frame)`` (derived columns), and ``build(gx, baseline, config) -> ExpectationSuite``.
+Severities and tolerances live in :mod:`expectations.config`.
 """
 
-from expectations import customer_tiers
+from expectations import customer_tiers, dim_customers, fct_order_lines, key_account_alerts
 
 __all__ = ["MART_SUITES"]
 
-MART_SUITES = (customer_tiers,)
+MART_SUITES = (customer_tiers, dim_customers, fct_order_lines, key_account_alerts)

@@ -52,7 +52,7 @@ def _build(args: argparse.Namespace, settings: Settings) -> Any:
 def _validate(args: argparse.Namespace, settings: Settings) -> Any:
     from kam_transforms.pipeline import validate_build
 
-    return validate_build(settings, args.as_of)
+    return validate_build(settings, args.as_of, run_id=f"cli__{args.as_of.isoformat()}")
 
 
 def _publish(args: argparse.Namespace, settings: Settings) -> Any:

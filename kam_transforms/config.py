@@ -30,10 +30,13 @@ class Settings:
     lake_dir: Path
     build_db: Path
     serving_db: Path
+    audit_db: Path
+    gx_root: Path
     outbox_dir: Path
     reports_dir: Path
     base_currency: str
     sales_ops_email: str
+    data_team_email: str
     mail_from: str
 
     @classmethod
@@ -45,10 +48,13 @@ class Settings:
             lake_dir=_path("KAM_LAKE_DIR", home / "lake"),
             build_db=_path("KAM_BUILD_DB", home / "warehouse" / "build.duckdb"),
             serving_db=_path("KAM_SERVING_DB", home / "warehouse" / "serving.duckdb"),
+            audit_db=_path("KAM_AUDIT_DB", home / "warehouse" / "audit.duckdb"),
+            gx_root=_path("KAM_GX_ROOT", home),
             outbox_dir=_path("KAM_OUTBOX_DIR", home / "outbox"),
             reports_dir=_path("KAM_REPORTS_DIR", home / "reports"),
             base_currency=os.environ.get("KAM_BASE_CURRENCY", "USD"),
             sales_ops_email=os.environ.get("KAM_SALES_OPS_EMAIL", "sales-ops@example.com"),
+            data_team_email=os.environ.get("KAM_DATA_TEAM_EMAIL", "data-team@example.com"),
             mail_from=os.environ.get("KAM_MAIL_FROM", "kam-alerts@example.com"),
         )
 

@@ -122,18 +122,37 @@ def _marts(settings: Settings) -> list[Any]:
     return mart_relations(dbt_target_dir(settings) / "manifest.json")
 
 
-def validate_build(settings: Settings, as_of: date) -> dict[str, Any]:
-    """Run the mart suites on the build warehouse; raises ``ValidationFailed`` on failure."""
-    from kam_transforms.validate import validate_marts
+def validate_build(settings: Settings, as_of: date, run_id: str) -> dict[str, Any]:
+    """Run the mart suites on the build warehouse.
+
+    A blocking failure emails the data team and raises ``ValidationFailed``, so publish
+    never runs; warnings are returned in the summary.
+    """
+    from expectations import MART_SUITES
+    from kam_transforms.validate import ValidationFailed, validate_marts
 
     schemas = {rel.name: rel.schema for rel in _marts(settings)}
-    from expectations import MART_SUITES
-
     missing = [m.TABLE for m in MART_SUITES if m.TABLE not in schemas]
     if missing:
         raise RuntimeError(f"mart(s) {', '.join(missing)} not in the dbt manifest")
     (schema,) = {schemas[m.TABLE] for m in MART_SUITES}
-    report = validate_marts(settings.build_db, schema, as_of, settings.reports_dir)
+    try:
+        report = validate_marts(
+            settings.build_db,
+            schema,
+            as_of,
+            serving_db=settings.serving_db,
+            audit_db=settings.audit_db,
+            reports_dir=settings.reports_dir,
+            gx_root=settings.gx_root,
+            run_id=run_id,
+        )
+    except ValidationFailed as failed:
+        from kam_transforms.alerts.deliver import transport_from_airflow
+        from kam_transforms.notify import notify_validation_failure
+
+        notify_validation_failure(settings, failed.report, transport_from_airflow())
+        raise
     return report.as_dict()
 
 
@@ -141,7 +160,14 @@ def publish_marts(settings: Settings, as_of: date, run_id: str) -> dict[str, Any
     """Replace the serving warehouse with the validated marts of the build warehouse."""
     from kam_transforms.warehouse import publish
 
-    counts = publish(settings.build_db, settings.serving_db, _marts(settings), as_of, run_id)
+    counts = publish(
+        settings.build_db,
+        settings.serving_db,
+        _marts(settings),
+        as_of,
+        run_id,
+        audit_db=settings.audit_db,
+    )
     return {"as_of": as_of.isoformat(), "serving_db": str(settings.serving_db), "tables": counts}
 
 
@@ -202,15 +228,18 @@ def run_all(settings: Settings, as_of: date) -> dict[str, Any]:
 
     for ent in ENTITIES:
         extract_entity(settings, as_of, ent.source, ent.name)
+    run_id = f"cli__{as_of.isoformat()}"
     dbt_build(settings, as_of)
-    validate_build(settings, as_of)
-    publish_marts(settings, as_of, run_id=f"cli__{as_of.isoformat()}")
+    validate_build(settings, as_of, run_id)
+    publish_marts(settings, as_of, run_id)
     return summarize(settings, as_of) | {"alerts": send_alerts(settings, as_of)}
 
 
 def summarize(settings: Settings, as_of: date) -> dict[str, Any]:
     """Rows per mart, customers per class and where everything is, read from serving."""
     import duckdb
+
+    from kam_transforms.validate import data_docs_index
 
     with duckdb.connect(str(settings.serving_db), read_only=True) as con:
         tables = [
@@ -221,11 +250,9 @@ def summarize(settings: Settings, as_of: date) -> dict[str, Any]:
                 "order by table_name"
             ).fetchall()
         ]
-        from kam_transforms.warehouse import quote_ident
+        from kam_transforms.warehouse import count_rows
 
-        rows = {
-            t: con.execute(f"select count(*) from {quote_ident(t)}").fetchone()[0] for t in tables  # noqa: S608 - allow-listed, quoted identifiers
-        }
+        rows = {t: count_rows(con, "main", t) for t in tables}
         classes = dict(
             con.execute(
                 "select abc_class, count(*) from customer_tiers group by 1 order by 1"
@@ -246,5 +273,6 @@ def summarize(settings: Settings, as_of: date) -> dict[str, Any]:
         "digests_in_outbox": len(list(settings.outbox_dir.glob(f"*{as_of:%Y%m%d}*.eml"))),
         "serving_db": str(settings.serving_db),
         "validation_report": str(settings.reports_dir / f"validation_{as_of.isoformat()}.json"),
+        "data_docs": str(data_docs_index(settings.gx_root)),
         "outbox": str(settings.outbox_dir),
     }

@@ -1,25 +1,58 @@
-"""Run the Great Expectations mart suites against the build warehouse.
+"""Run the Great Expectations mart suites against the build warehouse (the "audit" of
+write-audit-publish).
 
 GX's SQL datasource cannot compute metrics on DuckDB, so each mart is read from DuckDB into
-pandas and validated as a dataframe batch. The outcome of every expectation is written to a
-JSON report; a failure raises :class:`ValidationFailed` naming each failed expectation and
-how many rows broke it, which stops the run before publish.
+pandas and validated as a dataframe batch. Every expectation is either blocking or a warning
+(:mod:`expectations.config`). Each run
+
+- compares volume and drift against the previous *published* run (the serving warehouse),
+- appends every expectation's outcome to ``validation_runs`` in the audit warehouse,
+- rebuilds the GX Data Docs site and writes a JSON report, and
+- raises :class:`ValidationFailed`, naming each blocking failure and its row counts, which
+  stops the run before publish.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
-from datetime import date
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import pandas as pd
+
 from kam_transforms.warehouse import read_table
 
-__all__ = ["ExpectationOutcome", "ValidationFailed", "ValidationReport", "validate_marts"]
+__all__ = [
+    "ExpectationOutcome",
+    "ValidationFailed",
+    "ValidationReport",
+    "data_docs_index",
+    "validate_marts",
+]
 
 log = logging.getLogger(__name__)
+
+VALIDATION_RUNS_DDL = """
+create table if not exists validation_runs (
+    run_id varchar not null,
+    as_of_date date not null,
+    validated_at timestamp not null,
+    suite varchar not null,
+    expectation varchar not null,
+    column_name varchar,
+    severity varchar not null,
+    success boolean not null,
+    unexpected_count bigint,
+    element_count bigint,
+    observed_value varchar,
+    kwargs varchar
+)
+"""
 
 
 @dataclass(frozen=True)
@@ -30,123 +63,246 @@ class ExpectationOutcome:
     success: bool
     unexpected_count: int | None
     element_count: int | None
-    sample: list[Any]
+    sample: list[str]
+    severity: str = "blocking"
+    observed_value: str | None = None
+    kwargs: str = "{}"
 
     def describe(self) -> str:
         where = f" on {self.column}" if self.column else ""
-        count = (
-            f": {self.unexpected_count} of {self.element_count} rows"
-            if self.unexpected_count is not None
-            else ""
-        )
-        sample = f" (e.g. {self.sample[:3]})" if self.sample else ""
-        return f"{self.suite}.{self.expectation}{where}{count}{sample}"
+        if self.unexpected_count is not None:
+            detail = f": {self.unexpected_count} of {self.element_count} rows"
+        elif self.observed_value is not None:
+            detail = f": observed {self.observed_value}, expected {self.kwargs}"
+        else:
+            detail = ""
+        sample = f" (e.g. {', '.join(self.sample[:3])})" if self.sample else ""
+        return f"{self.suite}.{self.expectation}{where}{detail}{sample}"
 
 
 @dataclass
 class ValidationReport:
     as_of: str
+    run_id: str
     outcomes: list[ExpectationOutcome] = field(default_factory=list)
     path: str | None = None
+    data_docs: str | None = None
+
+    @property
+    def blocking_failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success and o.severity == "blocking"]
+
+    @property
+    def warnings(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success and o.severity != "blocking"]
 
     @property
     def success(self) -> bool:
-        return all(o.success for o in self.outcomes)
-
-    @property
-    def failures(self) -> list[ExpectationOutcome]:
-        return [o for o in self.outcomes if not o.success]
+        return not self.blocking_failures
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "as_of": self.as_of,
+            "run_id": self.run_id,
             "success": self.success,
             "evaluated": len(self.outcomes),
-            "failed": [o.describe() for o in self.failures],
+            "failed": [o.describe() for o in self.blocking_failures],
+            "warnings": [o.describe() for o in self.warnings],
             "report": self.path,
+            "data_docs": self.data_docs,
         }
 
 
 class ValidationFailed(RuntimeError):
-    """A mart suite failed: the build must not be published."""
+    """A blocking expectation failed: the build must not be published."""
 
     def __init__(self, report: ValidationReport) -> None:
         self.report = report
-        lines = "\n  ".join(o.describe() for o in report.failures)
+        lines = "\n  ".join(o.describe() for o in report.blocking_failures)
         super().__init__(
-            f"{len(report.failures)} of {len(report.outcomes)} expectations failed "
-            f"as of {report.as_of}:\n  {lines}"
+            f"{len(report.blocking_failures)} blocking expectation(s) failed as of "
+            f"{report.as_of}:\n  {lines}"
         )
 
 
-def _context(gx: Any) -> Any:
+def data_docs_index(gx_root: Path) -> Path:
+    return gx_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def _context(gx: Any, gx_root: Path | None = None) -> Any:
+    """A GX context without progress bars: on disk (for Data Docs) or ephemeral."""
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    context = gx.get_context(mode="ephemeral")
+    if gx_root is None:
+        context = gx.get_context(mode="ephemeral")
+    else:
+        gx_root.mkdir(parents=True, exist_ok=True)
+        context = gx.get_context(mode="file", project_root_dir=str(gx_root))
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context
 
 
-def _outcomes(suite_name: str, result: Any) -> list[ExpectationOutcome]:
+def _short(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = json.dumps(value, default=str) if not isinstance(value, str) else value
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _outcomes(
+    suite_name: str, result: Any, severity: Any = lambda _e, _c: "blocking"
+) -> list[ExpectationOutcome]:
+    """One outcome per expectation of a GX suite validation result."""
     outcomes = []
     for r in result.results:
         cfg = r.expectation_config
         details = r.result or {}
+        column = cfg.kwargs.get("column")
+        kwargs = {k: v for k, v in cfg.kwargs.items() if k not in ("batch_id", "column")}
         outcomes.append(
             ExpectationOutcome(
                 suite=suite_name,
                 expectation=cfg.type,
-                column=cfg.kwargs.get("column"),
+                column=column,
                 success=bool(r.success),
                 unexpected_count=details.get("unexpected_count"),
                 element_count=details.get("element_count"),
                 sample=[str(v) for v in details.get("partial_unexpected_list") or []][:10],
+                severity=severity(cfg.type, column),
+                observed_value=_short(details.get("observed_value")),
+                kwargs=json.dumps(kwargs, sort_keys=True, default=str),
             )
         )
     return outcomes
+
+
+def _baseline(serving_db: Path, sql: str | None) -> dict[str, Any] | None:
+    """Metrics of the previous published table, or None before the first publish."""
+    if not sql or not serving_db.exists():
+        return None
+    try:
+        with duckdb.connect(str(serving_db), read_only=True) as con:
+            cursor = con.execute(sql)
+            row = cursor.fetchone()
+            names = [d[0] for d in cursor.description]
+    except duckdb.CatalogException:  # the table is new in this build
+        return None
+    return dict(zip(names, row, strict=True)) if row else None
+
+
+def _record(audit_db: Path, report: ValidationReport) -> None:
+    audit_db.parent.mkdir(parents=True, exist_ok=True)
+    validated_at = datetime.now(UTC).replace(tzinfo=None)
+    rows = pd.DataFrame(
+        [
+            {
+                "run_id": report.run_id,
+                "as_of_date": date.fromisoformat(report.as_of),
+                "validated_at": validated_at,
+                "suite": o.suite,
+                "expectation": o.expectation,
+                "column_name": o.column,
+                "severity": o.severity,
+                "success": o.success,
+                "unexpected_count": o.unexpected_count,
+                "element_count": o.element_count,
+                "observed_value": o.observed_value,
+                "kwargs": o.kwargs,
+            }
+            for o in report.outcomes
+        ]
+    )
+    with duckdb.connect(str(audit_db)) as con:
+        con.execute(VALIDATION_RUNS_DDL)
+        con.register("outcomes", rows)
+        con.execute("delete from validation_runs where run_id = ?", [report.run_id])
+        con.execute(
+            "insert into validation_runs select run_id, as_of_date, validated_at, suite, "
+            "expectation, column_name, severity, success, unexpected_count, element_count, "
+            "observed_value, kwargs from outcomes"
+        )
 
 
 def validate_marts(
     build_db: Path,
     schema: str,
     as_of: date,
+    *,
+    serving_db: Path,
+    audit_db: Path,
     reports_dir: Path,
+    gx_root: Path,
+    run_id: str,
     suites: tuple[Any, ...] | None = None,
 ) -> ValidationReport:
-    """Validate every mart suite; write the report; raise ``ValidationFailed`` on failure.
+    """Validate every mart suite; record and report; raise ``ValidationFailed`` if blocked.
 
     Parameters
     ----------
-    build_db
-        The DuckDB file dbt built.
-    schema
-        The schema holding the marts in ``build_db``.
+    build_db, schema
+        The DuckDB file dbt built and the schema holding its marts.
+    serving_db
+        The currently published warehouse: volume and drift are measured against it.
+    audit_db
+        Where ``validation_runs`` accumulates every run's outcome per expectation.
+    gx_root
+        The GX project folder whose Data Docs site is rebuilt.
     suites
-        Suite modules (``TABLE`` and ``build(gx)``); defaults to ``expectations.MART_SUITES``.
+        Suite modules; defaults to ``expectations.MART_SUITES``.
     """
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    from expectations import config as expectations_config
 
     if suites is None:
         from expectations import MART_SUITES
 
         suites = MART_SUITES
-    context = _context(gx)
-    source = context.data_sources.add_pandas("kam_build")
-    report = ValidationReport(as_of=as_of.isoformat())
+    config = expectations_config.load()
+    context = _context(gx, gx_root)
+    source = context.data_sources.add_or_update_pandas("kam_build")
+    gx_run = RunIdentifier(
+        run_name=f"kam-{as_of.isoformat()}",
+        run_time=datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC),
+    )
+    report = ValidationReport(as_of=as_of.isoformat(), run_id=run_id)
     for module in suites:
         frame = read_table(build_db, schema, module.TABLE)
-        asset = source.add_dataframe_asset(module.TABLE)
-        batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(
-            batch_parameters={"dataframe": frame}
+        if hasattr(module, "prepare"):
+            frame = module.prepare(frame)
+        baseline = _baseline(serving_db, module.BASELINE_SQL)
+        suite = context.suites.add_or_update(module.build(gx, baseline, config))
+        try:
+            asset = source.get_asset(module.TABLE)
+        except LookupError:
+            asset = source.add_dataframe_asset(module.TABLE)
+        batch_definition = next(iter(asset.batch_definitions), None) or (
+            asset.add_batch_definition_whole_dataframe("whole")
         )
-        suite = context.suites.add(module.build(gx))
-        report.outcomes.extend(_outcomes(suite.name, batch.validate(suite)))
+        definition = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=module.TABLE, data=batch_definition, suite=suite)
+        )
+        result = definition.run(
+            batch_parameters={"dataframe": frame}, run_id=gx_run, result_format="SUMMARY"
+        )
 
+        def severity(expectation: str, column: str | None, _suite: str = suite.name) -> str:
+            return expectations_config.severity_of(config, _suite, expectation, column)
+
+        report.outcomes.extend(_outcomes(suite.name, result, severity))
+
+    context.build_data_docs()
+    report.data_docs = str(data_docs_index(gx_root))
+    _record(audit_db, report)
     reports_dir.mkdir(parents=True, exist_ok=True)
     path = reports_dir / f"validation_{as_of.isoformat()}.json"
-    payload = report.as_dict() | {"outcomes": [o.__dict__ for o in report.outcomes]}
-    path.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
     report.path = str(path)
+    payload = report.as_dict() | {"outcomes": [asdict(o) for o in report.outcomes]}
+    path.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+    for warning in report.warnings:
+        log.warning("validation warning: %s", warning.describe())
     if not report.success:
         raise ValidationFailed(report)
     log.info("validation passed: %d expectations as of %s", len(report.outcomes), as_of)

@@ -22,6 +22,7 @@ import pandas as pd
 
 __all__ = [
     "PublishError",
+    "count_rows",
     "Relation",
     "mart_relations",
     "previous_path",
@@ -32,7 +33,6 @@ __all__ = [
 ]
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-PUBLISH_LOG = "_kam_publish_log"
 
 
 class PublishError(RuntimeError):
@@ -73,10 +73,18 @@ def mart_relations(manifest_path: Path) -> list[Relation]:
     return sorted(relations, key=lambda r: (r.schema, r.name))
 
 
+def count_rows(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
+    """Row count of one table on an open connection (identifiers checked and quoted)."""
+    sql = f"select count(*) from {quote_ident(schema)}.{quote_ident(table)}"  # noqa: S608
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
 def read_table(db: Path, schema: str, table: str) -> pd.DataFrame:
     """Read one whole table read-only (identifiers are checked, never interpolated raw)."""
     with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(f"select * from {quote_ident(schema)}.{quote_ident(table)}").df()  # noqa: S608 - allow-listed, quoted identifiers
+        sql = f"select * from {quote_ident(schema)}.{quote_ident(table)}"  # noqa: S608
+        return con.execute(sql).df()
 
 
 def previous_path(serving_db: Path) -> Path:
@@ -92,11 +100,18 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def publish(
-    build_db: Path, serving_db: Path, marts: list[Relation], as_of: date, run_id: str
+    build_db: Path,
+    serving_db: Path,
+    marts: list[Relation],
+    as_of: date,
+    run_id: str,
+    audit_db: Path | None = None,
 ) -> dict[str, int]:
     """Copy ``marts`` from the build warehouse into a fresh serving file and swap it in.
 
-    Returns the row count of each published table.
+    ``validation_runs`` from ``audit_db`` (when it exists) is published beside the marts, so
+    BI tools can show what every published version was checked against. Returns the row
+    count of each published table.
     """
     if not marts:
         raise PublishError("no mart tables to publish")
@@ -109,14 +124,19 @@ def publish(
         for rel in marts:
             target = quote_ident(rel.name)
             con.execute(
-                f"create table main.{target} as "  # noqa: S608 - allow-listed, quoted identifiers
+                f"create table main.{target} as "  # noqa: S608 - identifiers from the manifest
                 f"select * from build.{quote_ident(rel.schema)}.{quote_ident(rel.name)}"
             )
-            row = con.execute(f"select count(*) from main.{target}").fetchone()  # noqa: S608 - allow-listed, quoted identifiers
-            counts[rel.name] = int(row[0]) if row else 0
-        con.execute(f"create table main.{PUBLISH_LOG} (as_of date, run_id varchar, tables varchar)")
+            counts[rel.name] = count_rows(con, "main", rel.name)
+        if audit_db is not None and audit_db.exists():
+            con.execute(f"attach {_sql_string(str(audit_db))} as audit (read_only)")
+            con.execute("create table main.validation_runs as select * from audit.validation_runs")
+            con.execute("detach audit")
         con.execute(
-            f"insert into main.{PUBLISH_LOG} values (?, ?, ?)",  # noqa: S608 - allow-listed, quoted identifiers
+            "create table main._kam_publish_log (as_of date, run_id varchar, tables varchar)"
+        )
+        con.execute(
+            "insert into main._kam_publish_log values (?, ?, ?)",
             [as_of, run_id, json.dumps(counts, sort_keys=True)],
         )
         con.execute("detach build")
