@@ -1,0 +1,20 @@
+{# SCD2 history of each customer's lifecycle stage (validity in run dates). #}
+{% snapshot snap_customer_lifecycle %}
+
+{{ config(
+    schema='snapshots',
+    unique_key='customer_key',
+    strategy='check',
+    check_cols=['lifecycle_stage'],
+) }}
+
+select
+    customer_key,
+    customer_id,
+    as_of_date,
+    lifecycle_stage,
+    stage_entered_date,
+    previous_stage
+from {{ ref('customer_lifecycle') }}
+
+{% endsnapshot %}

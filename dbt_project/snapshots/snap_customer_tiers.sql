@@ -1,0 +1,26 @@
+{#
+    SCD2 history of each customer's ABC class, value-matrix quadrant and key-account flag.
+    dbt_valid_from / dbt_valid_to are run dates (macros/snapshot_get_time.sql), so a backfill
+    over successive dates writes the history the daily runs would have.
+#}
+{% snapshot snap_customer_tiers %}
+
+{{ config(
+    schema='snapshots',
+    unique_key='customer_id',
+    strategy='check',
+    check_cols=['abc_class', 'value_quadrant', 'is_key_account'],
+) }}
+
+select
+    customer_id,
+    as_of_date,
+    abc_class,
+    value_quadrant,
+    is_key_account,
+    key_account_score,
+    measure_value,
+    cumulative_share
+from {{ ref('customer_tiers') }}
+
+{% endsnapshot %}
