@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -626,3 +627,33 @@ def test_model_runs_frame_has_a_fixed_schema(cdnow_holdout_run) -> None:
     assert frame["model_run_id"].is_unique
     empty = model_runs_to_frame([])
     assert list(empty.columns) == list(MODEL_RUN_COLUMNS) and len(empty) == 0
+
+
+# --------------------------------------------------------------------------- benchmark script
+
+
+def _load_benchmark():
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_clv.py"
+    spec = importlib.util.spec_from_file_location("bench_clv", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_runs_small_and_skips_pymc_marketing_when_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench = _load_benchmark()
+    monkeypatch.setenv("PYTENSOR_FLAGS", "")
+    monkeypatch.setitem(sys.modules, "pymc_marketing", None)  # import fails as if not installed
+    monkeypatch.setitem(sys.modules, "pymc_marketing.clv", None)
+    out = tmp_path / "bench.md"
+    assert bench.main(["--customers", "3000", "--repeats", "1", "--output", str(out)]) == 0
+    report = out.read_text(encoding="utf-8")
+    assert "3,000 simulated customers" in report
+    assert "pymc-marketing: pymc-marketing not available" in report
+    assert "CDNOW, 2,357 customers" in report
+    capsys.readouterr()

@@ -5,7 +5,24 @@ No Airflow imports here: a dbt-duckdb Python model or a task calls
 
 Modules: :mod:`~kam_transforms.clv.features` (orders to frequency/recency/T),
 :mod:`~kam_transforms.clv.bgnbd`, :mod:`~kam_transforms.clv.gamma_gamma`,
-:mod:`~kam_transforms.clv.predict` (scoring, discounting, holdout check, run records).
+:mod:`~kam_transforms.clv.predict` (scoring, discounting, holdout check, run records),
+:mod:`~kam_transforms.clv.simulate` (draws from known parameters, for tests and demos).
+
+In a dbt-duckdb Python model (the as-of date comes from a dbt var, never the clock)::
+
+    def model(dbt, session):
+        from kam_transforms.clv import score_customers
+
+        orders = dbt.ref("int_orders_margined").df()  # customer_id, order_date, margin
+        clv, run = score_customers(
+            orders,
+            dbt.config.get("as_of"),
+            calibration_cutoff=dbt.config.get("clv_calibration_cutoff"),
+        )
+        return clv
+
+Scoring is deterministic, so a sibling model can call it again and return
+``model_runs_to_frame([run])`` for the ``clv_model_runs`` table (same ``model_run_id``).
 """
 
 from kam_transforms.clv.bgnbd import (
