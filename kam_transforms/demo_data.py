@@ -35,6 +35,7 @@ their signal in the export as of ``anchor`` (the default ``as_of``).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -43,6 +44,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 __all__ = [
     "BASE_CURRENCY",
@@ -138,10 +142,6 @@ _SCENARIO_TEXT: dict[str, str] = {
     "prospect": "CRM account with open opportunities and no ERP customer",
 }
 
-_DATE_COLUMNS = frozenset(
-    {"order_date", "invoice_date", "due_date", "expected_close_date", "rate_date"}
-)
-_NULLABLE_TEXT = frozenset({"parent_account_id", "erp_customer_id", "lost_reason", "competitor"})
 
 # country, region, currency, weight, owner focus
 _COUNTRIES: tuple[tuple[str, str, str, float, str], ...] = (
@@ -271,14 +271,18 @@ _PRODUCT_CATEGORIES: tuple[tuple[str, tuple[str, ...], float, float, float], ...
     ("Services", ("Maintenance Plan", "On-site Training", "Calibration Service"), 300.0, 0.6, 1.3),
     ("Software", ("Monitoring License", "Analytics Seat", "Fleet Portal"), 150.0, 1.5, 3.0),
 )  # fmt: skip
-_ACTIVITY_TYPES = np.array(["email", "call", "meeting", "visit", "event"])
+_ACTIVITY_TYPES: tuple[str, ...] = ("email", "call", "meeting", "visit", "event")
 _ACTIVITY_P = np.array([0.35, 0.30, 0.20, 0.10, 0.05])
 _COMPETITORS = np.array([
     "Globex Corporation", "Apex Industrial", "Initech Supply", "Nordwerk AG",
     "Vandelay Industries", "中联重工", "华东精工", "Stark Components",
 ])  # fmt: skip
-_LOST_REASONS = np.array(["price", "competitor", "no_budget", "no_decision", "timing", "product_fit"])
+_LOST_REASONS = np.array(
+    ["price", "competitor", "no_budget", "no_decision", "timing", "product_fit"]
+)
 _LOST_P = np.array([0.30, 0.25, 0.15, 0.15, 0.10, 0.05])
+_TICKET_CATEGORIES: tuple[str, ...] = ("complaint", "request", "incident")
+_PRIORITIES: tuple[str, ...] = ("low", "medium", "high", "urgent")
 _STAGES = np.array(["qualification", "needs_analysis", "proposal", "negotiation"])
 _STAGE_P = np.array([0.10, 0.25, 0.50, 0.75])
 
@@ -293,9 +297,30 @@ class _Table:
 # --------------------------------------------------------------------------- helpers
 
 
-def _ids(prefix: str, n: int, width: int) -> Array:
-    """``prefix`` followed by the zero-padded numbers 1..n."""
-    return np.strings.add(prefix, np.strings.zfill(np.arange(1, n + 1).astype("U"), width))
+def _ids(prefix: str, index: Array, width: int, valid: Array | None = None) -> pa.Array:
+    """String IDs ``prefix`` + zero-padded ``index + 1``; null where not ``valid``."""
+    digits = pc.utf8_lpad(pc.cast(pa.array(np.asarray(index, dtype=np.int64) + 1), pa.string()),
+                          width, "0")
+    ids = pc.binary_join_element_wise(prefix, digits, "")
+    if valid is not None:
+        ids = pc.if_else(pa.array(np.asarray(valid, dtype=bool)), ids, pa.scalar(None, pa.string()))
+    return ids
+
+
+def _text(values: Array, valid: Array | None = None) -> pa.Array:
+    mask = None if valid is None else ~np.asarray(valid, dtype=bool)
+    return pa.array(values, type=pa.string(), mask=mask)
+
+
+def _labels(options: Sequence[str]) -> Callable[[Array], pa.Array]:
+    """Map integer codes to the labels ``options`` (as plain strings)."""
+    dictionary = pa.array(list(options), type=pa.string())
+
+    def render(codes: Array) -> pa.Array:
+        idx = pa.array(np.asarray(codes, dtype=np.int32))
+        return pa.DictionaryArray.from_arrays(idx, dictionary).cast(pa.string())
+
+    return render
 
 
 def _cadence(
@@ -430,7 +455,7 @@ class _World:
             "no_recent_touchpoint": int(rank[6]),
             "overdue_invoices": int(rank[7]),
             "fast_growing_potential": at(0.5),
-            "inactive_owner_account": at(0.3),
+            "inactive_owner_account": at(0.45),
             "churned": at(0.2),
             "prospect": n,
         }
@@ -496,8 +521,8 @@ class _World:
         terms[country[:n] == _CN] = terms_opts[rng.choice(4, size=int((country[:n] == _CN).sum()),
                                                           p=[0.1, 0.2, 0.4, 0.3])]
         self.terms = terms
-        self.credit_limit = np.round(self.annual_usd * 0.25 / self.rate(
-            self.currency[:n], np.zeros(n)), -3) + 5_000
+        limit = self.annual_usd * 0.25 / self.rate(self.currency[:n], np.zeros(n))
+        self.credit_limit = (np.round(limit, -3) + 5_000).astype(np.int64)
         digits = rng.integers(0, 10**9, n)
         region_code = rng.integers(110000, 660000, n)
         check = np.array(list("0123456789ABCDEFGHJKLMNPQRTUWXY"))[rng.integers(31, size=n)]
@@ -707,7 +732,8 @@ class _World:
         prod = (offset[cust] + rng.geometric(0.12, lo.size) - 1) % self.n_products
         w = rng.uniform(0.5, 1.5, lo.size)
         w /= np.bincount(lo, weights=w, minlength=m)[lo]
-        disc = np.round(np.clip(self.base_discount[cust] + rng.normal(0, 0.015, lo.size), 0, 0.4), 3)
+        raw_disc = self.base_discount[cust] + rng.normal(0, 0.015, lo.size)
+        disc = np.round(np.clip(raw_disc, 0, 0.4), 3)
         list_usd = self.list_price_usd[prod] * self.price_factor[cust]
         qty = np.maximum(1, np.round(value_usd[lo] * w / (list_usd * (1 - disc)))).astype(np.int64)
         cur = self.o_cur[lo]
@@ -789,7 +815,8 @@ class _World:
             np.array(_DM_ROLES)[rng.integers(len(_DM_ROLES), size=c)],
             np.array(_OTHER_ROLES)[rng.integers(len(_OTHER_ROLES), size=c)],
         )
-        self.c_acc, self.c_created, self.c_left, self.c_dm, self.c_role = acc, created, left_t, dm, role
+        self.c_acc, self.c_created, self.c_left = acc, created, left_t
+        self.c_dm, self.c_role = dm, role
         self.c_first, self.c_count = first, cnt
         self.c_name = self._person_names(rng, self.country_code[acc])
         self.c_profile_t = _between(rng, created, np.fmin(left_t, 0.0))
@@ -822,11 +849,14 @@ class _World:
         acc, t = _cadence(rng, start, end, interval, 0.35)
         nt = self.scenarios["no_recent_touchpoint"]
         keep = ~((acc == nt) & (t > -150.0))
+        # nobody looks after the account of the deactivated owner any more
+        io = self.scenarios["inactive_owner_account"]
+        keep &= ~((acc == io) & (t > self.owner_deact[self.initial_owner[io]]))
         acc, t = acc[keep], _day_time(rng, t[keep])
         t = np.maximum(t, self.created[acc] + 0.01)
         order = np.lexsort((acc, t))
         self.a_acc, self.a_t = acc[order], t[order]
-        self.a_type = _choice(rng, _ACTIVITY_TYPES, _ACTIVITY_P, t.size)
+        self.a_type = rng.choice(len(_ACTIVITY_TYPES), size=t.size, p=_ACTIVITY_P)
         self.a_owner = self.owner_at(self.a_acc, self.a_t)
         del a
 
@@ -857,7 +887,8 @@ class _World:
         reason = _choice(rng, _LOST_REASONS, _LOST_P, k)
         comp = _COMPETITORS[rng.integers(_COMPETITORS.size, size=k)]
         has_comp = (reason == "competitor") | ((reason == "price") & (rng.random(k) < 0.3))
-        pot_usd = np.concatenate([self.annual_usd, 60_000.0 * rng.lognormal(0, 1, self.n_prospects)])
+        prospect_usd = 60_000.0 * rng.lognormal(0, 1, self.n_prospects)
+        pot_usd = np.concatenate([self.annual_usd, prospect_usd])
         amt_usd = pot_usd[acc] * rng.uniform(0.05, 0.35, k)
 
         # planted opportunities
@@ -867,7 +898,7 @@ class _World:
         fast_annual = self.annual_usd[fg] * 3.24
         extra = [
             # account, created, duration, won, reason, competitor, amount usd
-            (cl, -130.0, 99.6, False, "competitor", "Globex Corporation", self.annual_usd[cl] * 0.5),
+            (cl, -130.0, 99.6, False, "competitor", "Globex Corporation", self.annual_usd[cl] / 2),
             (fg, -62.0, 80.0, True, "", "", fast_annual * 1.2),
             (fg, -45.0, 75.0, True, "", "", fast_annual * 1.2),
             (fg, -30.0, 70.0, True, "", "", fast_annual * 1.2),
@@ -916,9 +947,7 @@ class _World:
         cust = np.repeat(np.arange(n), cnt)
         k = cust.size
         opened = _day_time(rng, _between(rng, self.order_start[cust], self.order_end[cust]))
-        cat = _choice(rng, np.array(["complaint", "request", "incident"]),
-                      np.array([0.15, 0.55, 0.30]), k)
-        pri_opts = np.array(["low", "medium", "high", "urgent"])
+        cat = rng.choice(3, size=k, p=[0.15, 0.55, 0.30])
         pri_idx = rng.choice(4, size=k, p=[0.30, 0.45, 0.20, 0.05])
         median = np.array([10.0, 6.0, 3.0, 1.0])[pri_idx]
         cap = np.where(pri_idx >= 2, 20.0, 60.0)
@@ -933,8 +962,8 @@ class _World:
         inprog = np.append(inprog, o + 0.8)
         resolved = np.append(resolved, np.nan)
         closed = np.append(closed, np.nan)
-        cat = np.append(cat, "complaint")
-        pri = np.append(pri_opts[pri_idx], "high")
+        cat = np.append(cat, _TICKET_CATEGORIES.index("complaint"))
+        pri = np.append(pri_idx, _PRIORITIES.index("high"))
         order = np.lexsort((cust, opened))
         self.t_acc, self.t_opened, self.t_inprog = cust[order], opened[order], inprog[order]
         self.t_resolved, self.t_closed = resolved[order], closed[order]
@@ -963,199 +992,200 @@ class _World:
         csat = np.clip(np.round(1 + sat / 10 * 4 + rng.normal(0, 0.5, k)), 1, 5)
         order = np.lexsort((acc, t))
         self.s_acc, self.s_contact, self.s_t = acc[order], contact[order], t[order]
-        self.s_type = np.where(is_nps, "nps", "csat")[order]
+        self.s_type = np.where(is_nps, 0, 1)[order]
         self.s_score = np.where(is_nps, nps, csat).astype(np.int64)[order]
 
     # ------------------------------------------------------------------ snapshot
-    def snapshot(self, as_of: date) -> dict[str, dict[str, Array]]:
-        """Every entity as known at the end of ``as_of`` (UTC)."""
+    def snapshot(self, as_of: date) -> dict[str, dict[str, pa.Array]]:
+        """Every entity as known at the end of ``as_of`` (UTC), as Arrow arrays."""
         end = float((as_of - self.anchor).days + 1)
-        anchor_s = np.datetime64(self.anchor.isoformat(), "s")
-        anchor_d = np.datetime64(self.anchor.isoformat(), "D")
+        epoch_day = (self.anchor - date(1970, 1, 1)).days
 
-        def ts(t: Array) -> Array:
+        def ts(t: Array) -> pa.Array:
             t = np.asarray(t, dtype=float)
-            secs = np.floor(np.nan_to_num(t) * 86400.0).astype(np.int64)
-            out = anchor_s + secs.astype("timedelta64[s]")
-            out[np.isnan(t)] = np.datetime64("NaT")
-            return out
+            secs = np.floor(np.nan_to_num(t) * 86400.0).astype(np.int64) + epoch_day * 86400
+            return pa.array(secs, type=pa.timestamp("s", tz="UTC"), mask=np.isnan(t))
 
-        def day(t: Array) -> Array:
-            return anchor_d + np.floor(t).astype(np.int64).astype("timedelta64[D]")
+        def day(t: Array) -> pa.Array:
+            return pa.array((np.floor(t).astype(np.int64) + epoch_day).astype(np.int32),
+                            type=pa.date32())
 
         def known(t: Array) -> Array:
-            return np.asarray(t < end)
+            return np.flatnonzero(np.asarray(t < end))
 
         def upto(t: Array) -> Array:
             """``t`` where it happened by ``as_of``, else NaN."""
             return np.where(t < end, t, np.nan)
 
+        cur = _labels(CURRENCIES)
         n = self.n_customers
-        tables: dict[str, dict[str, Array]] = {}
-        acc_ids = _ids("ACC-", self.n_accounts, 7)
-        cust_ids = _ids("CUS-", n, 7)
-        owner_ids = _ids("OWN-", self.n_owners, 3)
-        contact_ids = _ids("CON-", self.n_contacts, 8)
-        product_ids = _ids("PRD-", self.n_products, 5)
-        order_ids = _ids("ORD-", self.n_orders, 9)
+        tables: dict[str, dict[str, pa.Array]] = {}
 
         # owners
         owner_active = ~(self.owner_deact < end)
         tables["crm/owners"] = {
-            "owner_id": owner_ids, "full_name": self.owner_name, "email": self.owner_email,
-            "manager_email": self.owner_manager, "locale": self.owner_locale,
-            "is_active": owner_active,
+            "owner_id": _ids("OWN-", np.arange(self.n_owners), 3),
+            "full_name": _text(self.owner_name), "email": _text(self.owner_email),
+            "manager_email": _text(self.owner_manager), "locale": _text(self.owner_locale),
+            "is_active": pa.array(owner_active),
         }  # fmt: skip
 
         # accounts
-        ka = np.flatnonzero(known(self.created))
+        ka = known(self.created)
         changed = self.change_t[ka] < end
         owner = np.where(changed, self.new_owner[ka], self.initial_owner[ka])
         assigned = np.where(changed, self.change_t[ka], self.created[ka])
-        deleted = self.deleted_t[ka] < end
         upd = np.fmax.reduce([
             self.created[ka], upto(self.profile_t[ka]), np.where(changed, assigned, np.nan),
             upto(self.deleted_t[ka]),
         ])
-        is_c = ka < n
         erp_known = np.zeros(ka.size, dtype=bool)
+        is_c = ka < n
         erp_known[is_c] = self.erp_created[ka[is_c]] < end
-        erp_id = np.where(erp_known, cust_ids[np.minimum(ka, n - 1)], "")
         parent = self.parent[ka]
         tables["crm/accounts"] = {
-            "account_id": acc_ids[ka], "account_name": self.account_name[ka],
-            "industry": np.array(_INDUSTRIES)[self.industry[ka]], "region": self.region[ka],
-            "country": self.country_code[ka], "employee_count": self.employee_count[ka],
-            "owner_id": owner_ids[owner],
-            "parent_account_id": np.where(parent >= 0, acc_ids[np.maximum(parent, 0)], ""),
-            "erp_customer_id": erp_id, "created_at": ts(self.created[ka]), "updated_at": ts(upd),
-            "is_deleted": deleted, "owner_assigned_at": ts(assigned),
+            "account_id": _ids("ACC-", ka, 7), "account_name": _text(self.account_name[ka]),
+            "industry": _labels(_INDUSTRIES)(self.industry[ka]),
+            "region": _text(self.region[ka]), "country": _text(self.country_code[ka]),
+            "employee_count": pa.array(self.employee_count[ka]),
+            "owner_id": _ids("OWN-", owner, 3),
+            "parent_account_id": _ids("ACC-", np.maximum(parent, 0), 7, valid=parent >= 0),
+            "erp_customer_id": _ids("CUS-", np.minimum(ka, n - 1), 7, valid=erp_known),
+            "created_at": ts(self.created[ka]), "updated_at": ts(upd),
+            "is_deleted": pa.array(self.deleted_t[ka] < end), "owner_assigned_at": ts(assigned),
         }  # fmt: skip
 
         # contacts
-        kc = np.flatnonzero(known(self.c_created))
-        left = self.c_left[kc] < end
+        kc = known(self.c_created)
         tables["crm/contacts"] = {
-            "contact_id": contact_ids[kc], "account_id": acc_ids[self.c_acc[kc]],
-            "full_name": self.c_name[kc], "role": self.c_role[kc],
-            "is_decision_maker": self.c_dm[kc], "is_active": ~left,
+            "contact_id": _ids("CON-", kc, 8), "account_id": _ids("ACC-", self.c_acc[kc], 7),
+            "full_name": _text(self.c_name[kc]), "role": _text(self.c_role[kc]),
+            "is_decision_maker": pa.array(self.c_dm[kc]),
+            "is_active": pa.array(~(self.c_left[kc] < end)),
             "updated_at": ts(np.fmax.reduce([
                 self.c_created[kc], upto(self.c_profile_t[kc]), upto(self.c_left[kc])])),
         }  # fmt: skip
 
         # activities
-        kv = np.flatnonzero(known(self.a_t))
+        kv = known(self.a_t)
         tables["crm/activities"] = {
-            "activity_id": _ids("ACT-", self.a_t.size, 9)[kv],
-            "account_id": acc_ids[self.a_acc[kv]], "owner_id": owner_ids[self.a_owner[kv]],
-            "activity_type": self.a_type[kv], "occurred_at": ts(self.a_t[kv]),
+            "activity_id": _ids("ACT-", kv, 9), "account_id": _ids("ACC-", self.a_acc[kv], 7),
+            "owner_id": _ids("OWN-", self.a_owner[kv], 3),
+            "activity_type": _labels(_ACTIVITY_TYPES)(self.a_type[kv]),
+            "occurred_at": ts(self.a_t[kv]),
         }  # fmt: skip
 
         # opportunities
-        ko = np.flatnonzero(known(self.op_created))
+        ko = known(self.op_created)
         closed = self.op_close[ko] < end
         frac = np.clip((end - self.op_created[ko]) / self.op_duration[ko], 0.0, 0.999)
         stage_i = np.floor(frac * 4).astype(np.int64)
         won = self.op_won[ko] & closed
-        stage = np.where(closed, np.where(won, "closed_won", "closed_lost"), _STAGES[stage_i])
+        lost = closed & ~won
+        stage = np.where(closed, np.where(won, 5, 4), stage_i)
         prob = np.where(closed, np.where(won, 1.0, 0.0), _STAGE_P[stage_i])
         o_upd = np.where(
             closed, self.op_close[ko], self.op_created[ko] + self.op_duration[ko] * stage_i / 4
         )
+        reason = self.op_reason[ko]
+        comp = self.op_comp[ko]
         tables["crm/opportunities"] = {
-            "opportunity_id": _ids("OPP-", self.op_created.size, 8)[ko],
-            "account_id": acc_ids[self.op_acc[ko]], "stage": stage,
-            "amount": self.op_amount[ko], "currency": np.array(CURRENCIES)[self.op_cur[ko]],
-            "probability": prob, "expected_close_date": day(self.op_expected[ko]),
-            "closed_at": ts(np.where(closed, self.op_close[ko], np.nan)), "is_won": won,
-            "lost_reason": np.where(closed & ~won, self.op_reason[ko], ""),
-            "competitor": np.where(closed & ~won, self.op_comp[ko], ""),
+            "opportunity_id": _ids("OPP-", ko, 8), "account_id": _ids("ACC-", self.op_acc[ko], 7),
+            "stage": _labels((*_STAGES, "closed_lost", "closed_won"))(stage),
+            "amount": pa.array(self.op_amount[ko]), "currency": cur(self.op_cur[ko]),
+            "probability": pa.array(prob), "expected_close_date": day(self.op_expected[ko]),
+            "closed_at": ts(np.where(closed, self.op_close[ko], np.nan)),
+            "is_won": pa.array(won),
+            "lost_reason": _text(reason, valid=lost & (reason != "")),
+            "competitor": _text(comp, valid=lost & (comp != "")),
             "updated_at": ts(o_upd),
         }  # fmt: skip
 
         # tickets
-        kt = np.flatnonzero(known(self.t_opened))
+        kt = known(self.t_opened)
         status = np.select(
             [self.t_closed[kt] < end, self.t_resolved[kt] < end, self.t_inprog[kt] < end],
-            ["closed", "resolved", "in_progress"], "open",
+            [3, 2, 1], 0,
         )
         tables["crm/tickets"] = {
-            "ticket_id": _ids("TIC-", self.t_opened.size, 8)[kt],
-            "account_id": acc_ids[self.t_acc[kt]], "category": self.t_cat[kt],
-            "priority": self.t_pri[kt], "status": status, "opened_at": ts(self.t_opened[kt]),
-            "resolved_at": ts(upto(self.t_resolved[kt])),
+            "ticket_id": _ids("TIC-", kt, 8), "account_id": _ids("ACC-", self.t_acc[kt], 7),
+            "category": _labels(_TICKET_CATEGORIES)(self.t_cat[kt]),
+            "priority": _labels(_PRIORITIES)(self.t_pri[kt]),
+            "status": _labels(("open", "in_progress", "resolved", "closed"))(status),
+            "opened_at": ts(self.t_opened[kt]), "resolved_at": ts(upto(self.t_resolved[kt])),
         }  # fmt: skip
 
         # surveys
-        ks = np.flatnonzero(known(self.s_t))
+        ks = known(self.s_t)
         tables["crm/surveys"] = {
-            "response_id": _ids("SRV-", self.s_t.size, 8)[ks],
-            "account_id": acc_ids[self.s_acc[ks]], "contact_id": contact_ids[self.s_contact[ks]],
-            "survey_type": self.s_type[ks], "score": self.s_score[ks],
-            "responded_at": ts(self.s_t[ks]),
+            "response_id": _ids("SRV-", ks, 8), "account_id": _ids("ACC-", self.s_acc[ks], 7),
+            "contact_id": _ids("CON-", self.s_contact[ks], 8),
+            "survey_type": _labels(("nps", "csat"))(self.s_type[ks]),
+            "score": pa.array(self.s_score[ks]), "responded_at": ts(self.s_t[ks]),
         }  # fmt: skip
 
         # customers
-        kcu = np.flatnonzero(known(self.erp_created))
+        kcu = known(self.erp_created)
         tables["erp/customers"] = {
-            "customer_id": cust_ids[kcu], "customer_name": self.account_name[kcu],
-            "tax_id": self.tax_id[kcu], "currency": np.array(CURRENCIES)[self.currency[kcu]],
-            "payment_terms_days": self.terms[kcu], "credit_limit": self.credit_limit[kcu],
+            "customer_id": _ids("CUS-", kcu, 7), "customer_name": _text(self.account_name[kcu]),
+            "tax_id": _text(self.tax_id[kcu]), "currency": cur(self.currency[kcu]),
+            "payment_terms_days": pa.array(self.terms[kcu]),
+            "credit_limit": pa.array(self.credit_limit[kcu]),
             "created_at": ts(self.erp_created[kcu]),
             "updated_at": ts(np.fmax(self.erp_created[kcu], upto(self.erp_profile_t[kcu]))),
         }  # fmt: skip
 
         tables["erp/products"] = {
-            "product_id": product_ids, "product_name": self.product_name,
-            "category": self.product_category, "unit_cost": self.unit_cost_usd,
-            "currency": np.full(self.n_products, "USD"),
+            "product_id": _ids("PRD-", np.arange(self.n_products), 5),
+            "product_name": _text(self.product_name), "category": _text(self.product_category),
+            "unit_cost": pa.array(self.unit_cost_usd),
+            "currency": cur(np.zeros(self.n_products, dtype=np.int64)),
         }  # fmt: skip
 
         # orders and lines
-        kord = np.flatnonzero(known(self.o_t))
+        kord = known(self.o_t)
         canc = self.o_cancel_t[kord] < end
         deliv = self.o_deliver_t[kord] < end
         tables["erp/orders"] = {
-            "order_id": order_ids[kord], "customer_id": cust_ids[self.o_cust[kord]],
-            "order_date": day(self.o_t[kord]),
-            "currency": np.array(CURRENCIES)[self.o_cur[kord]],
-            "status": np.where(canc, "cancelled", np.where(deliv, "delivered", "confirmed")),
+            "order_id": _ids("ORD-", kord, 9), "customer_id": _ids("CUS-", self.o_cust[kord], 7),
+            "order_date": day(self.o_t[kord]), "currency": cur(self.o_cur[kord]),
+            "status": _labels(("confirmed", "delivered", "cancelled"))(
+                np.where(canc, 2, np.where(deliv, 1, 0))),
             "updated_at": ts(np.fmax.reduce([
                 self.o_t[kord], upto(self.o_cancel_t[kord]), upto(self.o_deliver_t[kord])])),
         }  # fmt: skip
-        kl = np.flatnonzero(known(self.o_t[self.l_order]))
+        kl = known(self.o_t[self.l_order])
         tables["erp/order_lines"] = {
-            "order_line_id": _ids("OLN-", self.l_order.size, 10)[kl],
-            "order_id": order_ids[self.l_order[kl]], "product_id": product_ids[self.l_prod[kl]],
-            "quantity": self.l_qty[kl], "unit_price": self.l_price[kl],
-            "discount_pct": self.l_disc[kl], "unit_cost": self.l_cost[kl],
+            "order_line_id": _ids("OLN-", kl, 10), "order_id": _ids("ORD-", self.l_order[kl], 9),
+            "product_id": _ids("PRD-", self.l_prod[kl], 5), "quantity": pa.array(self.l_qty[kl]),
+            "unit_price": pa.array(self.l_price[kl]), "discount_pct": pa.array(self.l_disc[kl]),
+            "unit_cost": pa.array(self.l_cost[kl]),
         }  # fmt: skip
 
         # invoices and payments
-        ki = np.flatnonzero(known(self.i_t))
-        kp = np.flatnonzero(known(self.p_t))
+        ki = known(self.i_t)
+        kp = known(self.p_t)
         paid = np.bincount(self.p_inv[kp], weights=self.p_amount[kp], minlength=self.n_invoices)
         last_pay = np.full(self.n_invoices, np.nan)
         np.fmax.at(last_pay, self.p_inv[kp], self.p_t[kp])
         amt = self.i_amount[ki]
         full = paid[ki] >= amt - 0.005
         overdue = ~full & (self.i_due_day[ki] + 1 < end)
-        i_status = np.where(full, "paid", np.where(
-            overdue, "overdue", np.where(paid[ki] > 0, "partially_paid", "open")))
+        i_status = np.where(full, 3, np.where(overdue, 2, np.where(paid[ki] > 0, 1, 0)))
         i_upd = np.fmax.reduce([
             self.i_t[ki], last_pay[ki], np.where(overdue, self.i_due_day[ki] + 1, np.nan)])
         tables["erp/invoices"] = {
-            "invoice_id": _ids("INV-", self.n_invoices, 9)[ki],
-            "customer_id": cust_ids[self.i_cust[ki]], "order_id": order_ids[self.i_order[ki]],
-            "invoice_date": day(self.i_t[ki]), "due_date": day(self.i_due_day[ki]),
-            "amount": amt, "currency": np.array(CURRENCIES)[self.i_cur[ki]],
-            "status": i_status, "updated_at": ts(i_upd),
+            "invoice_id": _ids("INV-", ki, 9), "customer_id": _ids("CUS-", self.i_cust[ki], 7),
+            "order_id": _ids("ORD-", self.i_order[ki], 9), "invoice_date": day(self.i_t[ki]),
+            "due_date": day(self.i_due_day[ki]), "amount": pa.array(amt),
+            "currency": cur(self.i_cur[ki]),
+            "status": _labels(("open", "partially_paid", "overdue", "paid"))(i_status),
+            "updated_at": ts(i_upd),
         }  # fmt: skip
         tables["erp/payments"] = {
-            "payment_id": _ids("PAY-", self.p_t.size, 9)[kp],
-            "invoice_id": _ids("INV-", self.n_invoices, 9)[self.p_inv[kp]],
-            "paid_at": ts(self.p_t[kp]), "amount": self.p_amount[kp],
-            "currency": np.array(CURRENCIES)[self.i_cur[self.p_inv[kp]]],
+            "payment_id": _ids("PAY-", kp, 9), "invoice_id": _ids("INV-", self.p_inv[kp], 9),
+            "paid_at": ts(self.p_t[kp]), "amount": pa.array(self.p_amount[kp]),
+            "currency": cur(self.i_cur[self.p_inv[kp]]),
         }  # fmt: skip
 
         # fx
@@ -1163,16 +1193,16 @@ class _World:
         cur_i = np.repeat(np.arange(len(CURRENCIES)), n_days)
         d = np.tile(np.arange(n_days), len(CURRENCIES))
         tables["erp/fx_rates"] = {
-            "currency": np.array(CURRENCIES)[cur_i],
-            "rate_date": anchor_d + (d + self.fx_day0).astype("timedelta64[D]"),
-            "rate_to_base": self.fx[cur_i, d],
+            "currency": cur(cur_i), "rate_date": day(d + self.fx_day0),
+            "rate_to_base": pa.array(self.fx[cur_i, d]),
         }
 
         for name, cols in tables.items():
-            assert tuple(cols) == CANONICAL_COLUMNS[name], name  # noqa: S101
+            if tuple(cols) != CANONICAL_COLUMNS[name]:
+                raise RuntimeError(f"{name}: columns {tuple(cols)} are not canonical")
         return tables
 
-    def scenario_manifest(self, as_of: date, tables: dict[str, dict[str, Array]]) -> dict[str, Any]:
+    def scenario_manifest(self, as_of: date) -> dict[str, Any]:
         end = float((as_of - self.anchor).days + 1)
         out: dict[str, Any] = {}
         for name in SCENARIO_NAMES:
@@ -1191,47 +1221,24 @@ class _World:
                 "account_name": str(self.account_name[i]),
                 "description": _SCENARIO_TEXT[name],
             }
-        del tables
         return out
 
 
 # --------------------------------------------------------------------------- writers
 
 
-def _to_csv_frame(name: str, cols: dict[str, Array]) -> pd.DataFrame:
-    data: dict[str, Any] = {}
+def _to_csv_frame(cols: dict[str, pa.Array]) -> pd.DataFrame:
+    """Text rendering of the contract: ISO timestamps with ``Z``, ``true``/``false``."""
+    out: dict[str, pa.Array] = {}
     for col, arr in cols.items():
-        if arr.dtype.kind == "M":
-            if col in _DATE_COLUMNS:
-                data[col] = np.datetime_as_string(arr.astype("datetime64[D]"), unit="D")
-            else:
-                s = np.datetime_as_string(arr, unit="s", timezone="UTC")
-                data[col] = np.where(np.isnat(arr), "", s)
-        elif arr.dtype.kind == "b":
-            data[col] = np.where(arr, "true", "false")
-        else:
-            data[col] = arr
-    del name
-    return pd.DataFrame(data)
-
-
-def _write_parquet(path: Path, cols: dict[str, Array]) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    arrays = {}
-    for col, arr in cols.items():
-        if arr.dtype.kind == "M":
-            if col in _DATE_COLUMNS:
-                arrays[col] = pa.array(arr.astype("datetime64[D]"), type=pa.date32())
-            else:
-                arrays[col] = pa.array(arr, from_pandas=True).cast(pa.timestamp("s", tz="UTC"))
-        elif arr.dtype.kind == "U":
-            mask = (arr == "") if col in _NULLABLE_TEXT else None
-            arrays[col] = pa.array(arr, type=pa.string(), mask=mask)
-        else:
-            arrays[col] = pa.array(arr, from_pandas=True)
-    pq.write_table(pa.table(arrays), path, compression="zstd")
+        if pa.types.is_timestamp(arr.type):
+            arr = pc.strftime(arr, format="%Y-%m-%dT%H:%M:%SZ")
+        elif pa.types.is_date32(arr.type):
+            arr = arr.cast(pa.string())
+        elif pa.types.is_boolean(arr.type):
+            arr = pc.if_else(arr, "true", "false")
+        out[col] = arr
+    return pa.table(out).to_pandas()
 
 
 # --------------------------------------------------------------------------- public
@@ -1298,10 +1305,11 @@ def generate(
             if stale.suffix in (".csv", ".parquet") and stale != path:
                 stale.unlink()
         if fmt == "csv":
-            _to_csv_frame(name, cols).to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+            frame = _to_csv_frame(cols)
+            frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
         else:
-            _write_parquet(path, cols)
-        row_counts[name] = int(next(iter(cols.values())).size)
+            pq.write_table(pa.table(cols), path, compression="zstd")
+        row_counts[name] = len(next(iter(cols.values())))
     manifest: dict[str, Any] = {
         "as_of": as_of.isoformat(),
         "anchor": anchor.isoformat(),
@@ -1310,7 +1318,7 @@ def generate(
         "base_currency": BASE_CURRENCY,
         "format": fmt,
         "row_counts": row_counts,
-        "scenarios": world.scenario_manifest(as_of, tables),
+        "scenarios": world.scenario_manifest(as_of),
     }
     (out_dir / "scenarios.json").write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
