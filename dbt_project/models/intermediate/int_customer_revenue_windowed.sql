@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+
 -- One row per ERP customer (and any customer id that only appears on orders) with
 -- revenue and gross margin in base currency over the run's date windows, all (start, end]:
 --   trailing:  the `trailing_months` months ending on as_of_date

@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+
 -- One row per invoice issued on or before the run date, with what was paid on it by the
 -- run date, when it was settled, how late, and what is overdue, in invoice and base
 -- currency (converted at the rate of the invoice date).

@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+
 -- Order lines of non-cancelled orders placed on or before the run date, with revenue,
 -- cost and gross margin converted to the base currency at the rate of the order date.
 
