@@ -568,6 +568,26 @@ def test_every_first_order_on_the_as_of_date() -> None:
     assert run["fallback_reason"] == "bgnbd_all_one_time_buyers"
 
 
+def test_a_base_with_no_visible_dropout_is_modelled_at_the_boundary() -> None:
+    # Regular buyers who all keep buying: the likelihood is maximised as a -> 0 (no
+    # dropout). That limit is a valid model, recorded, not a fallback.
+    rng = np.random.default_rng(5)
+    rows = [
+        (f"c{c}", str(np.datetime64("2025-01-01") + 7 * week + c % 5), float(rng.gamma(4.0, 5.0)))
+        for c in range(120)
+        for week in range(0, 52, 1 + c % 3)
+    ]
+    clv, run = score_customers(_orders(rows), "2025-12-31")
+    _assert_defined(clv)
+    assert not clv["is_fallback"].any()
+    assert "a" in run["bgnbd"]["parameters_at_bound"]
+    assert (clv["p_alive"] > 0.99).all()
+    weekly = clv[clv["frequency"] == 51]
+    # About one purchase a week for the next 12 months.
+    assert ((weekly["expected_purchases"] > 45) & (weekly["expected_purchases"] < 56)).all()
+    assert model_runs_to_frame([run]).loc[0, "bgnbd_parameters_at_bound"] == "a"
+
+
 def test_no_orders_at_all() -> None:
     clv, run = score_customers(_orders([]), "2026-03-01")
     assert list(clv.columns) == CLV_OUTPUT_COLUMNS and len(clv) == 0

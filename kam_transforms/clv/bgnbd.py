@@ -83,6 +83,11 @@ class BetaGeoFit:
         Customers with at least one repeat purchase.
     n_unique_rows : int
         Distinct ``(x, t_x, T)`` rows the likelihood was evaluated on.
+    parameters_at_bound : tuple of str
+        Parameters that ended on the optimiser's bound (``exp(+-20)``): the likelihood
+        is maximised in a limit of the model, e.g. ``a -> 0`` when no customer seems to
+        drop out, or ``r, alpha -> inf`` when purchase rates do not vary. The estimates
+        still give finite predictions of that limit model; empty for an interior optimum.
     """
 
     params: BetaGeoParams
@@ -93,6 +98,7 @@ class BetaGeoFit:
     n_customers: int
     n_repeat_customers: int
     n_unique_rows: int
+    parameters_at_bound: tuple[str, ...] = ()
 
 
 def validate_rfm(frequency: Any, recency: Any, T: Any) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -279,7 +285,8 @@ def fit_bgnbd(
         (``too_few_repeat_customers``; includes ``all_one_time_buyers``) or no customer
         with positive age (``no_observation_time``).
     ModelFitError
-        The optimiser ended at a non-finite likelihood or on a parameter bound.
+        The optimiser ended at a non-finite likelihood (``bgnbd_not_finite``). A parameter
+        on its bound is not an error: see ``BetaGeoFit.parameters_at_bound``.
     """
     x, t_x, t_cal = validate_rfm(frequency, recency, T)
     w = np.ones_like(x) if weights is None else as_float_array(weights, "weights")
@@ -322,10 +329,11 @@ def fit_bgnbd(
         raise ModelFitError(
             "bgnbd_not_finite", f"optimiser ended at a non-finite likelihood: {res.message}"
         )
-    if (np.abs(res.x) >= _LOG_BOUND - 1e-6).any():
-        raise ModelFitError(
-            "bgnbd_parameter_at_bound", f"log-parameters {res.x.tolist()} reached +-{_LOG_BOUND}"
-        )
+    at_bound = tuple(
+        name
+        for name, value in zip(("r", "alpha", "a", "b"), res.x, strict=True)
+        if abs(value) >= _LOG_BOUND - 1e-6
+    )
     _, grad = _nll_and_grad(res.x, d)
     # L-BFGS-B can stop on "ABNORMAL" line-search termination at the optimum itself, when the
     # objective is flat to machine precision; a vanishing gradient is then still convergence.
@@ -340,6 +348,7 @@ def fit_bgnbd(
         n_customers=n_customers,
         n_repeat_customers=n_repeat,
         n_unique_rows=len(d.w),
+        parameters_at_bound=at_bound,
     )
 
 

@@ -55,7 +55,12 @@ class GammaGammaParams:
 
 @dataclass(frozen=True)
 class GammaGammaFit:
-    """Result of :func:`fit_gamma_gamma`: parameters, total log-likelihood, convergence."""
+    """Result of :func:`fit_gamma_gamma`: parameters, total log-likelihood, convergence.
+
+    ``parameters_at_bound`` names parameters that ended on the optimiser's bound
+    (``exp(+-20)``), a limit of the model such as ``q, v -> inf`` when customers' mean
+    margins do not vary; predictions remain finite.
+    """
 
     params: GammaGammaParams
     log_likelihood: float
@@ -63,6 +68,7 @@ class GammaGammaFit:
     n_iterations: int
     message: str
     n_customers: int
+    parameters_at_bound: tuple[str, ...] = ()
 
 
 def _validate(frequency: Any, avg_margin: Any) -> tuple[FloatArray, FloatArray]:
@@ -165,7 +171,7 @@ def fit_gamma_gamma(
     InsufficientDataError
         ``too_few_positive_margin_repeat_customers`` below ``min_customers``.
     ModelFitError
-        Non-finite likelihood, a parameter at its bound, or ``q <= 1`` (population mean
+        Non-finite likelihood (``gamma_gamma_not_finite``) or ``q <= 1`` (population mean
         margin undefined: ``gamma_gamma_q_not_above_1``).
     """
     x, m = _validate(frequency, avg_margin)
@@ -193,10 +199,11 @@ def fit_gamma_gamma(
         raise ModelFitError(
             "gamma_gamma_not_finite", f"optimiser ended at a non-finite likelihood: {res.message}"
         )
-    if (np.abs(res.x) >= _LOG_BOUND - 1e-6).any():
-        raise ModelFitError(
-            "gamma_gamma_parameter_at_bound", f"log-parameters {res.x.tolist()} at +-{_LOG_BOUND}"
-        )
+    at_bound = tuple(
+        name
+        for name, value in zip(("p", "q", "v"), res.x, strict=True)
+        if abs(value) >= _LOG_BOUND - 1e-6
+    )
     p, q, v = (float(val) for val in np.exp(res.x))
     if q <= 1.0:
         raise ModelFitError(
@@ -211,6 +218,7 @@ def fit_gamma_gamma(
         n_iterations=int(res.nit),
         message=str(res.message),
         n_customers=n_usable,
+        parameters_at_bound=at_bound,
     )
 
 

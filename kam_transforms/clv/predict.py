@@ -94,12 +94,14 @@ MODEL_RUN_COLUMNS: dict[str, str] = {
     "bgnbd_log_likelihood": "Float64",
     "bgnbd_converged": "boolean",
     "bgnbd_iterations": "Int64",
+    "bgnbd_parameters_at_bound": "string",
     "gamma_gamma_p": "Float64",
     "gamma_gamma_q": "Float64",
     "gamma_gamma_v": "Float64",
     "gamma_gamma_log_likelihood": "Float64",
     "gamma_gamma_converged": "boolean",
     "gamma_gamma_n_customers": "Int64",
+    "gamma_gamma_parameters_at_bound": "string",
     "is_fallback": "boolean",
     "fallback_reason": "string",
     "n_fallback_customers": "Int64",
@@ -213,6 +215,7 @@ def _bgnbd_record(fit: bgnbd.BetaGeoFit | None) -> dict[str, Any] | None:
         "n_customers": fit.n_customers,
         "n_repeat_customers": fit.n_repeat_customers,
         "n_unique_rows": fit.n_unique_rows,
+        "parameters_at_bound": list(fit.parameters_at_bound),
     }
 
 
@@ -410,10 +413,7 @@ def score_customers(
             bad = (x > 0) & (zbar <= 0)
             expected_margin = np.where(bad, zbar, expected_margin)
             reasons[bad] = "non_positive_margin"
-        p_alive = pd.array(
-            bgnbd.probability_alive(bg_fit.params, x, summary["recency"], summary["T"]),
-            dtype="Float64",
-        )
+        p_alive_np = bgnbd.probability_alive(bg_fit.params, x, summary["recency"], summary["T"])
         clv, expected_np = discounted_clv(
             bg_fit.params,
             x,
@@ -424,6 +424,21 @@ def score_customers(
             annual_discount_rate=annual_discount_rate,
             time_unit=time_unit,
         )
+        # Defensive: should the numerics ever fail for a customer, that customer gets the
+        # historical fallback rather than a NaN in the warehouse.
+        broken = ~(
+            np.isfinite(p_alive_np)
+            & np.isfinite(expected_np)
+            & np.isfinite(clv)
+            & np.isfinite(expected_margin)
+        )
+        if broken.any():
+            p_alive_np = np.where(broken, np.nan, p_alive_np)
+            expected_np = np.where(broken, np.nan, expected_np)
+            expected_margin = np.where(broken, mean_margin_all, expected_margin)
+            clv = np.where(broken, historical, clv)
+            reasons[broken] = "non_finite_prediction"
+        p_alive = pd.array(p_alive_np, dtype="Float64")
         expected = pd.array(expected_np, dtype="Float64")
 
     is_fallback = np.array([r is not None for r in reasons], dtype=bool)
@@ -464,6 +479,7 @@ def score_customers(
             "n_iterations": gg_fit.n_iterations,
             "message": gg_fit.message,
             "n_customers": gg_fit.n_customers,
+            "parameters_at_bound": list(gg_fit.parameters_at_bound),
         },
         "is_fallback": model_fallback_reason is not None,
         "fallback_reason": model_fallback_reason,
@@ -483,6 +499,11 @@ def score_customers(
             min_repeat=min_repeat_customers,
         )
     return out, run
+
+
+def _join(names: list[str] | None) -> str | None:
+    """Comma-join parameter names for a table cell; None when the list is absent."""
+    return None if names is None else ",".join(names)
 
 
 def model_runs_to_frame(runs: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -518,12 +539,14 @@ def model_runs_to_frame(runs: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
                 "bgnbd_log_likelihood": bg.get("log_likelihood"),
                 "bgnbd_converged": bg.get("converged"),
                 "bgnbd_iterations": bg.get("n_iterations"),
+                "bgnbd_parameters_at_bound": _join(bg.get("parameters_at_bound")),
                 "gamma_gamma_p": gg.get("p"),
                 "gamma_gamma_q": gg.get("q"),
                 "gamma_gamma_v": gg.get("v"),
                 "gamma_gamma_log_likelihood": gg.get("log_likelihood"),
                 "gamma_gamma_converged": gg.get("converged"),
                 "gamma_gamma_n_customers": gg.get("n_customers"),
+                "gamma_gamma_parameters_at_bound": _join(gg.get("parameters_at_bound")),
                 "is_fallback": run.get("is_fallback"),
                 "fallback_reason": run.get("fallback_reason"),
                 "n_fallback_customers": run.get("n_fallback_customers"),
