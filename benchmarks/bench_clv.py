@@ -142,11 +142,11 @@ def _pymc_marketing_map(summary: pd.DataFrame) -> dict[str, Any]:
     result: dict[str, Any] = {"times": []}
     try:
         for _ in range(2):
-            model = BetaGeoModel(data=data)
+            model: Any = BetaGeoModel(data=data)
             start = time.perf_counter()
             model.fit(method="map")
             result["times"].append(time.perf_counter() - start)
-        posterior = model.idata.posterior  # type: ignore[union-attr]
+        posterior = model.idata.posterior
         result["params"] = {
             name: float(posterior[name].values.ravel()[0]) for name in ("r", "alpha", "a", "b")
         }
