@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -285,13 +284,6 @@ _TICKET_CATEGORIES: tuple[str, ...] = ("complaint", "request", "incident")
 _PRIORITIES: tuple[str, ...] = ("low", "medium", "high", "urgent")
 _STAGES = np.array(["qualification", "needs_analysis", "proposal", "negotiation"])
 _STAGE_P = np.array([0.10, 0.25, 0.50, 0.75])
-
-
-@dataclass
-class _Table:
-    """Columns of one entity in the world, plus hidden per-row arrays the snapshot needs."""
-
-    cols: dict[str, Array]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -787,7 +779,7 @@ class _World:
 
     # ------------------------------------------------------------------ contacts
     def _build_contacts(self, rng: np.random.Generator) -> None:
-        a, n = self.n_accounts, self.n_customers
+        a = self.n_accounts
         pct_a = np.concatenate([self.pct, np.full(self.n_prospects, 0.2)])
         cnt = 1 + rng.binomial(5, 0.12 + 0.5 * pct_a)
         cnt[~self.is_customer] = 1 + rng.binomial(2, 0.3, self.n_prospects)
@@ -821,7 +813,6 @@ class _World:
         self.c_name = self._person_names(rng, self.country_code[acc])
         self.c_profile_t = _between(rng, created, np.fmin(left_t, 0.0))
         self.n_contacts = c
-        del n
 
     def _person_names(self, rng: np.random.Generator, country_code: Array) -> Array:
         m = country_code.size
@@ -838,7 +829,6 @@ class _World:
 
     # ------------------------------------------------------------------ activities
     def _build_activities(self, rng: np.random.Generator) -> None:
-        a = self.n_accounts
         pct_a = np.concatenate([self.pct, np.full(self.n_prospects, 0.0)])
         interval = np.where(self.is_customer, 100.0 - 80.0 * pct_a**1.2, 45.0)
         start = np.maximum(self.created + 1.0, -HISTORY_DAYS)
@@ -858,7 +848,6 @@ class _World:
         self.a_acc, self.a_t = acc[order], t[order]
         self.a_type = rng.choice(len(_ACTIVITY_TYPES), size=t.size, p=_ACTIVITY_P)
         self.a_owner = self.owner_at(self.a_acc, self.a_t)
-        del a
 
     # ------------------------------------------------------------------ opportunities
     def _build_opportunities(self, rng: np.random.Generator) -> None:
