@@ -261,6 +261,37 @@ def test_conditional_expectations_match_numeric_integration(customer) -> None:
     assert probability_alive(CDNOW_PARAMS, [x], [t_x], [T])[0] == pytest.approx(p_alive, rel=1e-9)
 
 
+@pytest.mark.filterwarnings("ignore::scipy.integrate.IntegrationWarning")  # reference at 1e-12
+@pytest.mark.parametrize("r", [30.0, 1000.0])
+@pytest.mark.parametrize(
+    "customer", [(52.0, 0, 0.0, 10.0), (52.0, 10, 30.0, 39.0), (5.0, 3, 20.0, 39.0)]
+)
+def test_conditional_expectations_for_homogeneous_regular_buyers(r: float, customer) -> None:
+    # Large r (purchase rates barely vary: regular B2B buyers) makes the Euler-form series
+    # alternate with huge terms; the implementation switches to the all-positive series.
+    params = BetaGeoParams(r=r, alpha=r, a=0.8, b=2.4)
+    t, x, t_x, T = customer
+    expected, _ = _expected_by_integration(params, t, x, t_x, T)
+    got = conditional_expected_purchases(params, t, [x], [t_x], [T])[0]
+    assert got == pytest.approx(expected, rel=1e-8)
+
+
+def test_conditional_expectation_reaches_the_homogeneous_limit() -> None:
+    # r = alpha -> infinity: every rate is 1 per week. A customer with x = 0 is alive and
+    # expects E_p[(1 - exp(-p t)) / p] under the Beta(a, b) prior.
+    a, b, t = 0.8, 2.4, 52.0
+
+    def integrand(u: float) -> float:
+        p = u ** (1.0 / a)
+        density = (1.0 - p) ** (b - 1.0) / a / np.exp(special.betaln(a, b))
+        return float(-np.expm1(-p * t) / p * density)
+
+    limit = integrate.quad(integrand, 0.0, 1.0, epsabs=0.0, epsrel=1e-13, limit=500)[0]
+    params = BetaGeoParams(r=4.8e8, alpha=4.8e8, a=a, b=b)
+    got = conditional_expected_purchases(params, t, [0], [0.0], [10.0])[0]
+    assert got == pytest.approx(limit, rel=1e-7)
+
+
 @pytest.mark.parametrize("customer", CUSTOMERS)
 def test_probability_alive_matches_the_paper_formula(customer) -> None:
     _, x, t_x, T = customer

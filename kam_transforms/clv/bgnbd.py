@@ -405,18 +405,72 @@ def probability_alive(params: BetaGeoParams, frequency: Any, recency: Any, T: An
     return np.asarray(expit(-_log_odds_dead(params, x, t_x, t_cal)), dtype=np.float64)
 
 
+def _bracket_euler(
+    r: float, a: float, b: float, x: FloatArray, z: FloatArray, log_one_minus_z: FloatArray
+) -> FloatArray:
+    """1 - (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z): the Euler-transformed form."""
+    f = _hyp2f1_guarded(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
+    scale = (a - 1.0) * log_one_minus_z
+    return np.asarray(-np.expm1(scale) - np.exp(scale) * (f - 1.0), dtype=np.float64)
+
+
+def _bracket_positive_series(
+    r: float, a: float, b: float, x: FloatArray, z: FloatArray, log_one_minus_z: FloatArray
+) -> FloatArray:
+    """1 - (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z), summing the paper's series in log space.
+
+    Every term is positive (needs a+b+x-1 > 0), so there is no cancellation inside the sum;
+    with the prefactor folded into the first term no term overflows. Used when r is large
+    (homogeneous purchase rates), where the Euler form's first parameter a+b-1-r is very
+    negative and its series alternates with terms far larger than the result. Rows that do
+    not converge within the term cap come back as NaN.
+    """
+    n = len(x)
+    big_a = r + x
+    big_b = b + x
+    big_c = a + b + x - 1.0
+    log_term = big_a * log_one_minus_z
+    # 1 - P = -expm1(first log term) - (sum of the other terms): no rounding of P near 1.
+    rest_sum = np.zeros(n)
+    total = np.exp(log_term)
+    with np.errstate(divide="ignore"):
+        log_z = np.log(z)
+    active = np.flatnonzero(z > 0)
+    for k in range(_SERIES_MAX_TERMS):
+        if len(active) == 0:
+            break
+        ka, kb, kc = big_a[active] + k, big_b[active] + k, big_c[active] + k
+        log_term[active] += np.log(ka) + np.log(kb) + log_z[active] - np.log(kc) - np.log(k + 1.0)
+        term = np.exp(log_term[active])
+        total[active] += term
+        rest_sum[active] += term
+        past_peak = (ka + 1.0) * (kb + 1.0) * z[active] < (kc + 1.0) * (k + 2.0)
+        active = active[~(past_peak & (term <= 1e-17 * total[active]))]
+    out = -np.expm1(big_a * log_one_minus_z) - rest_sum
+    if len(active):
+        out[active] = np.nan
+    return out[:n]
+
+
 def conditional_expected_purchases(
     params: BetaGeoParams, t: float | FloatArray, frequency: Any, recency: Any, T: Any
 ) -> FloatArray:
     """Expected purchases in ``(T, T + t]`` given ``(x, t_x, T)`` (Fader, Hardie & Lee, eq. 10).
 
-    The paper's ``((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)``, with
-    ``z = t/(alpha+T+t)``, overflows for heavy buyers (both parameters grow with ``x``).
-    Euler's transformation ``2F1(A,B;C;z) = (1-z)^(C-A-B) 2F1(C-A, C-B; C; z)`` turns it
-    into ``(1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z)``, whose first two parameters do not
-    depend on ``x`` and whose series converges faster as ``x`` grows. The division by
-    ``1 + a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)`` is a multiplication by P(alive),
-    computed in log-odds form.
+    ``E = (a+b+x-1)/(a-1) * [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)]
+    * P(alive)`` with ``z = t/(alpha+T+t)``. The bracket is evaluated in whichever of two
+    exact forms is stable:
+
+    - usually, Euler's transformation ``2F1(A,B;C;z) = (1-z)^(C-A-B) 2F1(C-A, C-B; C; z)``:
+      ``1 - (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z)``, whose first two parameters do not
+      grow with ``x`` (the paper's form overflows for heavy buyers); scipy's ``hyp2f1``, or
+      the plain Gauss series where scipy returns inf/nan for large ``x`` and ``z -> 1``;
+    - when ``r > a + b`` (a fairly homogeneous base of regular buyers), the Euler series
+      alternates with huge terms, so the paper's own all-positive series is summed in log
+      space instead.
+
+    The division by ``1 + a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)`` is a multiplication by
+    P(alive), computed in log-odds form.
     """
     x, t_x, t_cal = validate_rfm(frequency, recency, T)
     t_arr = np.broadcast_to(np.asarray(t, dtype=np.float64), x.shape)
@@ -426,11 +480,22 @@ def conditional_expected_purchases(
     if abs(a - 1.0) < _A_ONE_GUARD:
         a = 1.0 + _A_ONE_GUARD
     z = t_arr / (alpha + t_cal + t_arr)
-    log_one_minus_z = np.log(alpha + t_cal) - np.log(alpha + t_cal + t_arr)
-    f = _hyp2f1_guarded(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
-    bracket = -np.expm1((a - 1.0) * log_one_minus_z) - np.exp((a - 1.0) * log_one_minus_z) * (
-        f - 1.0
+    log_one_minus_z = -np.log1p(t_arr / (alpha + t_cal))
+    # The positive series needs about (r+x) z/(1-z) terms (the posterior expected count).
+    with np.errstate(divide="ignore", over="ignore"):
+        terms_needed = (r + x) * t_arr / (alpha + t_cal)
+    positive = (
+        (a + b - 1.0 - r < -1.0) & (a + b + x - 1.0 > 0) & (terms_needed < _SERIES_MAX_TERMS / 4)
     )
+    bracket = np.full_like(z, np.nan)
+    if positive.any():
+        bracket[positive] = _bracket_positive_series(
+            r, a, b, x[positive], z[positive], log_one_minus_z[positive]
+        )
+    # Everything else, and any row the positive series did not finish, takes the Euler form.
+    rest = ~np.isfinite(bracket)
+    if rest.any():
+        bracket[rest] = _bracket_euler(r, a, b, x[rest], z[rest], log_one_minus_z[rest])
     p_alive = expit(-_log_odds_dead(params, x, t_x, t_cal))
     out = (a + b + x - 1.0) / (a - 1.0) * bracket * p_alive
     return np.asarray(np.where(t_arr == 0, 0.0, out), dtype=np.float64)
