@@ -363,7 +363,7 @@ def _log_odds_dead(
     out[pos] = (
         np.log(a)
         - np.log(b + xp - 1.0)
-        + (r + xp) * (np.log(alpha + t_cal[pos]) - np.log(alpha + t_x[pos]))
+        + (r + xp) * np.log1p((t_cal[pos] - t_x[pos]) / (alpha + t_x[pos]))
     )
     return out
 
