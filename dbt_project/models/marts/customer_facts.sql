@@ -110,20 +110,30 @@ order_history as (
 
 ),
 
+lines_flagged as (
+
+    select
+        customer_id,
+        product_id,
+        product_category,
+        gross_margin_base,
+        quantity * unit_price * fx_rate_to_base as list_amount_base,
+        discount_pct * quantity * unit_price * fx_rate_to_base as discount_amount_base,
+        {{ in_window('order_date', as_of_date(), 0, months) }} as is_trailing
+    from order_lines
+
+),
+
 line_history as (
 
     select
         customer_id,
         sum(gross_margin_base) as gross_margin_lifetime,
-        count(distinct case when {{ in_window('order_date', as_of_date(), 0, months) }} then product_id end)
-            as distinct_products_t12m,
-        count(distinct case when {{ in_window('order_date', as_of_date(), 0, months) }} then product_category end)
-            as distinct_categories_t12m,
-        sum(case when {{ in_window('order_date', as_of_date(), 0, months) }} then discount_pct * quantity * unit_price * fx_rate_to_base else 0 end)
-            as discount_amount_t12m,
-        sum(case when {{ in_window('order_date', as_of_date(), 0, months) }} then quantity * unit_price * fx_rate_to_base else 0 end)
-            as list_amount_t12m
-    from order_lines
+        count(distinct case when is_trailing then product_id end) as distinct_products_t12m,
+        count(distinct case when is_trailing then product_category end) as distinct_categories_t12m,
+        sum(case when is_trailing then discount_amount_base else 0 end) as discount_amount_t12m,
+        sum(case when is_trailing then list_amount_base else 0 end) as list_amount_t12m
+    from lines_flagged
     group by customer_id
 
 ),
@@ -132,7 +142,7 @@ rfm_base as (
 
     select
         order_history.customer_id,
-        {{ dbt.datediff('order_history.last_order_date', as_of_date(), 'day') }} as recency_days,
+        {{ dbt.datediff('order_history.last_order_date', as_of_date(), 'day') }} as recency_days,  -- noqa: LT05
         order_history.order_count_t12m,
         windowed.revenue_t12m
     from order_history
@@ -172,7 +182,7 @@ activity_facts as (
                 when {{ in_window('cast(occurred_at as date)', as_of_date(), 0, months) }}
                     then case activity_type
                         {%- for activity_type, cost in unit_costs.items() if activity_type != 'ticket' %}
-                        when '{{ activity_type }}' then {{ cost }}
+                            when '{{ activity_type }}' then {{ cost }}
                         {%- endfor %}
                         else 0
                     end
@@ -212,19 +222,27 @@ ticket_facts as (
 
 -- payment discipline ------------------------------------------------------------------
 
+invoices_flagged as (
+
+    select
+        invoices.*,
+        {{ in_window('due_date', as_of_date(), 0, months) }} as is_due_in_window
+    from invoices
+
+),
+
 payment_facts as (
 
     select
         customer_id,
-        sum(case when {{ in_window('due_date', as_of_date(), 0, months) }} then 1 else 0 end) as invoices_due_t12m,
-        avg(case when {{ in_window('due_date', as_of_date(), 0, months) }} and is_late then 1.0 when {{ in_window('due_date', as_of_date(), 0, months) }} then 0.0 end)
+        sum(case when is_due_in_window then 1 else 0 end) as invoices_due_t12m,
+        avg(case when is_due_in_window then case when is_late then 1.0 else 0.0 end end)
             as invoices_late_share_t12m,
-        avg(case when {{ in_window('due_date', as_of_date(), 0, months) }} and is_settled then days_paid_late end)
-            as average_days_paid_late_t12m,
+        avg(case when is_due_in_window and is_settled then days_paid_late end) as average_days_paid_late_t12m,
         sum(case when is_overdue then 1 else 0 end) as overdue_invoice_count,
         sum(overdue_amount_base) as overdue_amount_base,
         max(days_overdue) as max_days_overdue
-    from invoices
+    from invoices_flagged
     group by customer_id
 
 ),
@@ -335,7 +353,7 @@ joined as (
         customers.customer_id,
         order_history.first_order_date,
         order_history.last_order_date,
-        {{ dbt.datediff('order_history.first_order_date', as_of_date(), 'day') }} as tenure_days,
+        {{ dbt.datediff('order_history.first_order_date', as_of_date(), 'day') }} as tenure_days,  -- noqa: LT05
         rfm_scores.recency_days,
         coalesce(order_history.order_count_total, 0) as order_count_total,
         coalesce(order_history.order_count_t12m, 0) as order_count_t12m,

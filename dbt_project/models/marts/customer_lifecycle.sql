@@ -49,10 +49,12 @@ cadence as (
         facts.revenue_prior_12m,
         facts.revenue_change_share,
         cast(customers.account_created_at as date) as account_created_date,
+        {{ dbt.datediff('facts.first_order_date', 'facts.last_order_date', 'day') }} as days_first_to_last_order,  -- noqa: LT05
         case
             when facts.order_count_total > 1
-                then 1.0 * {{ dbt.datediff('facts.first_order_date', 'facts.last_order_date', 'day') }}
-                / (facts.order_count_total - 1)
+                then
+                    1.0 * {{ dbt.datediff('facts.first_order_date', 'facts.last_order_date', 'day') }}  -- noqa: LT05
+                    / (facts.order_count_total - 1)
             else {{ var('lifecycle_default_interval_days') }}
         end as usual_order_interval_days
     from facts
@@ -66,9 +68,9 @@ thresholds as (
     select
         cadence.*,
         -- a usual interval under one day (several orders a day) counts as one day
-        greatest(usual_order_interval_days, 1.0) * {{ decline_multiple }} as decline_after_days,
+        greatest(cadence.usual_order_interval_days, 1.0) * {{ decline_multiple }} as decline_after_days,
         greatest(
-            greatest(usual_order_interval_days, 1.0) * {{ churn_multiple }},
+            greatest(cadence.usual_order_interval_days, 1.0) * {{ churn_multiple }},
             {{ var('lifecycle_churn_min_days') }}
         ) as churn_after_days
     from cadence
@@ -80,24 +82,22 @@ staged as (
     select
         thresholds.*,
         case
-            when first_order_date is null then 'prospect'
-            when recency_days > churn_after_days then 'churned'
-            when recency_days > decline_after_days then 'decline'
+            when thresholds.first_order_date is null then 'prospect'
+            when thresholds.recency_days > thresholds.churn_after_days then 'churned'
+            when thresholds.recency_days > thresholds.decline_after_days then 'decline'
             when
-                revenue_prior_12m > 0
-                and revenue_change_share <= -1.0 * ({{ var('lifecycle_decline_revenue_share') }})
+                thresholds.revenue_prior_12m > 0
+                and thresholds.revenue_change_share <= -1.0 * ({{ var('lifecycle_decline_revenue_share') }})
                 then 'decline'
-            when tenure_days < {{ exploration_days }} then 'exploration'
-            when tenure_days < {{ formation_days }} then 'formation'
+            when thresholds.tenure_days < {{ exploration_days }} then 'exploration'
+            when thresholds.tenure_days < {{ formation_days }} then 'formation'
             else 'stability'
         end as lifecycle_stage,
-        recency_days > decline_after_days as is_cadence_decline,
+        thresholds.recency_days > thresholds.decline_after_days as is_cadence_decline,
         -- the growth stage the customer was in at its last order
         case
-            when {{ dbt.datediff('first_order_date', 'last_order_date', 'day') }} < {{ exploration_days }}
-                then 'exploration'
-            when {{ dbt.datediff('first_order_date', 'last_order_date', 'day') }} < {{ formation_days }}
-                then 'formation'
+            when thresholds.days_first_to_last_order < {{ exploration_days }} then 'exploration'
+            when thresholds.days_first_to_last_order < {{ formation_days }} then 'formation'
             else 'stability'
         end as stage_at_last_order
     from thresholds
@@ -108,25 +108,26 @@ derived as (
 
     select
         staged.*,
-        case lifecycle_stage
-            when 'prospect' then account_created_date
-            when 'exploration' then first_order_date
+        case staged.lifecycle_stage
+            when 'prospect' then staged.account_created_date
+            when 'exploration' then staged.first_order_date
             when 'formation' then {{ date_add_days(exploration_days, 'first_order_date') }}
             when 'stability' then {{ date_add_days(formation_days, 'first_order_date') }}
-            when 'decline' then
-                case
-                    when is_cadence_decline
-                        then {{ date_add_days('cast(ceiling(decline_after_days) as integer)', 'last_order_date') }}
-                    else {{ as_of_date() }}
-                end
+            when 'decline'
+                then
+                    case
+                        when staged.is_cadence_decline
+                            then {{ date_add_days('cast(ceiling(decline_after_days) as integer)', 'last_order_date') }}
+                        else {{ as_of_date() }}
+                    end
             when 'churned'
                 then {{ date_add_days('cast(ceiling(churn_after_days) as integer)', 'last_order_date') }}
         end as derived_entered_date,
-        case lifecycle_stage
+        case staged.lifecycle_stage
             when 'exploration' then 'prospect'
             when 'formation' then 'exploration'
             when 'stability' then 'formation'
-            when 'decline' then stage_at_last_order
+            when 'decline' then staged.stage_at_last_order
             when 'churned' then 'decline'
         end as derived_previous_stage
     from staged
@@ -152,7 +153,9 @@ final as (
             else derived.derived_previous_stage
         end as previous_stage,
         coalesce(previous_run.lifecycle_stage <> derived.lifecycle_stage, false) as is_stage_changed,
-        case when previous_run.lifecycle_stage is not null then 'previous_run' else 'derived' end as stage_history_source,
+        case
+            when previous_run.lifecycle_stage is not null then 'previous_run' else 'derived'
+        end as stage_history_source,
         derived.first_order_date,
         derived.last_order_date,
         derived.tenure_days,

@@ -133,15 +133,17 @@ potential as (
 
     select
         valued.*,
-        case when has_predicted_clv then 'predicted_clv' else 'trend' end as potential_value_basis,
+        case when valued.has_predicted_clv then 'predicted_clv' else 'trend' end as potential_value_basis,
         greatest(
             case
-                when has_predicted_clv then predicted_clv
+                when valued.has_predicted_clv then valued.predicted_clv
                 -- trend projection: next year's margin at this year's growth, growth capped at +300%
-                else gross_margin_t12m * (1 + least(greatest(coalesce(gross_margin_change_share, 0), -1), 3))
+                else
+                    valued.gross_margin_t12m
+                    * (1 + least(greatest(coalesce(valued.gross_margin_change_share, 0), -1), 3))
             end,
             0
-        ) + pipeline_margin_value as potential_value
+        ) + valued.pipeline_margin_value as potential_value
     from valued
 
 ),
@@ -150,8 +152,8 @@ value_ranked as (
 
     select
         potential.*,
-        percent_rank() over (order by measure_value) as current_value_percentile,
-        percent_rank() over (order by potential_value) as potential_value_percentile
+        percent_rank() over (order by potential.measure_value) as current_value_percentile,
+        percent_rank() over (order by potential.potential_value) as potential_value_percentile
     from potential
 
 ),
@@ -160,8 +162,10 @@ quadrants as (
 
     select
         value_ranked.*,
-        measure_value > 0 and current_value_percentile >= {{ value_cutoff }} as is_high_current_value,
-        potential_value > 0 and potential_value_percentile >= {{ value_cutoff }} as is_high_potential_value
+        value_ranked.measure_value > 0
+        and value_ranked.current_value_percentile >= {{ value_cutoff }} as is_high_current_value,
+        value_ranked.potential_value > 0
+        and value_ranked.potential_value_percentile >= {{ value_cutoff }} as is_high_potential_value
     from value_ranked
 
 ),
@@ -173,9 +177,9 @@ components as (
     select
         quadrants.*,
         case
-            when is_high_current_value and is_high_potential_value then 'core'
-            when is_high_potential_value then 'potential'
-            when is_high_current_value then 'direct'
+            when quadrants.is_high_current_value and quadrants.is_high_potential_value then 'core'
+            when quadrants.is_high_potential_value then 'potential'
+            when quadrants.is_high_current_value then 'direct'
             else 'inferior'
         end as value_quadrant,
         {{ percentile_score('revenue_t12m') }} as revenue_volume_score,
@@ -184,12 +188,12 @@ components as (
         {{ percentile_score(
             'coalesce(gross_margin_lifetime, 0) + coalesce(predicted_clv, 0) - coalesce(cost_to_serve_t12m, 0)'
         ) }} as lifetime_value_score,
-        100.0 * coalesce(category_share_t12m, 0) as product_fit_score,
+        100.0 * coalesce(quadrants.category_share_t12m, 0) as product_fit_score,
         -- payment discipline, profitability (no squeeze on price) and satisfaction
         100.0 * (
-            0.4 * (1 - coalesce(invoices_late_share_t12m, 0.5))
-            + 0.3 * percent_rank() over (order by coalesce(gross_margin_rate_t12m, 0))
-            + 0.3 * coalesce(latest_nps_score / 10.0, 0.5)
+            0.4 * (1 - coalesce(quadrants.invoices_late_share_t12m, 0.5))
+            + 0.3 * percent_rank() over (order by coalesce(quadrants.gross_margin_rate_t12m, 0))
+            + 0.3 * coalesce(quadrants.latest_nps_score / 10.0, 0.5)
         ) as strategic_value_score
     from quadrants
 
@@ -200,11 +204,11 @@ scored as (
     select
         components.*,
         (
-            {{ weights.get('revenue_volume', 0) }} * revenue_volume_score
-            + {{ weights.get('revenue_potential', 0) }} * revenue_potential_score
-            + {{ weights.get('lifetime_value', 0) }} * lifetime_value_score
-            + {{ weights.get('product_fit', 0) }} * product_fit_score
-            + {{ weights.get('strategic_value', 0) }} * strategic_value_score
+            {{ weights.get('revenue_volume', 0) }} * components.revenue_volume_score
+            + {{ weights.get('revenue_potential', 0) }} * components.revenue_potential_score
+            + {{ weights.get('lifetime_value', 0) }} * components.lifetime_value_score
+            + {{ weights.get('product_fit', 0) }} * components.product_fit_score
+            + {{ weights.get('strategic_value', 0) }} * components.strategic_value_score
         ) / {{ weight_total }} as key_account_score
     from components
 

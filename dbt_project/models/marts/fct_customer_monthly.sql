@@ -70,7 +70,7 @@ spine as (
         calendar_months.month_start_date
     from first_months
     inner join calendar_months
-        on calendar_months.month_start_date >= first_months.cohort_month_date
+        on first_months.cohort_month_date <= calendar_months.month_start_date
 
 ),
 
@@ -81,8 +81,10 @@ final as (
         spine.month_start_date,
         cast({{ dbt.last_day('spine.month_start_date', 'month') }} as date) as month_end_date,
         spine.cohort_month_date,
-        cast({{ dbt.datediff('spine.cohort_month_date', 'spine.month_start_date', 'month') }} as integer)
-            as months_since_first_order,
+        cast(
+            {{ dbt.datediff('spine.cohort_month_date', 'spine.month_start_date', 'month') }}  -- noqa: LT05
+            as integer
+        ) as months_since_first_order,
         coalesce(customer_months.revenue_base, 0) as revenue_base,
         coalesce(customer_months.gross_margin_base, 0) as gross_margin_base,
         cast(coalesce(customer_months.order_count, 0) as integer) as order_count,
