@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.optimize import minimize
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
@@ -414,42 +415,84 @@ def _bracket_euler(
     return np.asarray(-np.expm1(scale) - np.exp(scale) * (f - 1.0), dtype=np.float64)
 
 
+def _positive_series_tail(
+    big_a: FloatArray,
+    big_b: FloatArray,
+    big_c: FloatArray,
+    z: FloatArray,
+    log_first: FloatArray,
+    *,
+    linear: bool,
+) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    """Sum terms k >= 1 of (1-z)^A 2F1(A, B; C; z) (all positive), given log of term 0.
+
+    ``linear`` multiplies the terms by their ratio (fast; needs term 0 >= e^-700), otherwise
+    the recurrence runs in log space. Finished rows leave the working set. Returns the sums
+    and which rows converged within the term cap.
+    """
+    n = len(z)
+    idx = np.arange(n)
+    a_k, b_k, c_k, z_k = big_a.copy(), big_b.copy(), big_c.copy(), z.copy()
+    state = np.exp(log_first) if linear else log_first.copy()
+    total = np.exp(log_first)
+    tail = np.zeros(n)
+    sums = np.zeros(n)
+    done = np.zeros(n, dtype=bool)
+    log_z = np.zeros(n) if linear else np.log(z_k)
+    for k in range(_SERIES_MAX_TERMS):
+        if len(idx) == 0:
+            break
+        if linear:
+            state *= (a_k + k) * (b_k + k) * z_k / ((c_k + k) * (k + 1.0))
+            value = state
+        else:
+            state += np.log(a_k + k) + np.log(b_k + k) + log_z - np.log(c_k + k) - np.log(k + 1.0)
+            value = np.exp(state)
+        total += value
+        tail += value
+        past_peak = (a_k + k + 1.0) * (b_k + k + 1.0) * z_k < (c_k + k + 1.0) * (k + 2.0)
+        finished = past_peak & (value <= 1e-17 * total)
+        if finished.any():
+            sums[idx[finished]] = tail[finished]
+            done[idx[finished]] = True
+            keep = ~finished
+            idx, a_k, b_k, c_k, z_k = idx[keep], a_k[keep], b_k[keep], c_k[keep], z_k[keep]
+            state, total, tail, log_z = state[keep], total[keep], tail[keep], log_z[keep]
+    return sums, done
+
+
 def _bracket_positive_series(
     r: float, a: float, b: float, x: FloatArray, z: FloatArray, log_one_minus_z: FloatArray
 ) -> FloatArray:
-    """1 - (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z), summing the paper's series in log space.
+    """1 - (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z), summing the paper's own series.
 
     Every term is positive (needs a+b+x-1 > 0), so there is no cancellation inside the sum;
-    with the prefactor folded into the first term no term overflows. Used when r is large
-    (homogeneous purchase rates), where the Euler form's first parameter a+b-1-r is very
-    negative and its series alternates with terms far larger than the result. Rows that do
-    not converge within the term cap come back as NaN.
+    with the prefactor folded into the first term no term overflows, and 1 - P is formed as
+    ``-expm1(log term 0) - (terms k >= 1)``. Used when r is large (homogeneous purchase
+    rates), where the Euler form's first parameter a+b-1-r is very negative and its series
+    alternates with terms far larger than the result. Rows that do not converge within the
+    term cap come back as NaN.
     """
-    n = len(x)
     big_a = r + x
-    big_b = b + x
-    big_c = a + b + x - 1.0
-    log_term = big_a * log_one_minus_z
-    # 1 - P = -expm1(first log term) - (sum of the other terms): no rounding of P near 1.
-    rest_sum = np.zeros(n)
-    total = np.exp(log_term)
-    with np.errstate(divide="ignore"):
-        log_z = np.log(z)
-    active = np.flatnonzero(z > 0)
-    for k in range(_SERIES_MAX_TERMS):
-        if len(active) == 0:
-            break
-        ka, kb, kc = big_a[active] + k, big_b[active] + k, big_c[active] + k
-        log_term[active] += np.log(ka) + np.log(kb) + log_z[active] - np.log(kc) - np.log(k + 1.0)
-        term = np.exp(log_term[active])
-        total[active] += term
-        rest_sum[active] += term
-        past_peak = (ka + 1.0) * (kb + 1.0) * z[active] < (kc + 1.0) * (k + 2.0)
-        active = active[~(past_peak & (term <= 1e-17 * total[active]))]
-    out = -np.expm1(big_a * log_one_minus_z) - rest_sum
-    if len(active):
-        out[active] = np.nan
-    return out[:n]
+    log_first = big_a * log_one_minus_z
+    out = np.full(len(x), np.nan)
+    zero_t = z <= 0
+    out[zero_t] = 0.0
+    for linear in (True, False):
+        rows = np.flatnonzero(~zero_t & ((log_first >= -700.0) == linear))
+        if len(rows) == 0:
+            continue
+        tail, done = _positive_series_tail(
+            big_a[rows],
+            b + x[rows],
+            a + b + x[rows] - 1.0,
+            z[rows],
+            log_first[rows],
+            linear=linear,
+        )
+        value = -np.expm1(log_first[rows]) - tail
+        out[rows] = np.where(done, value, np.nan)
+    return out
 
 
 def conditional_expected_purchases(
