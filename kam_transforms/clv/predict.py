@@ -7,17 +7,26 @@ run records into rows of the ``clv_model_runs`` table.
 Fallbacks (defined behaviour instead of a crash; ``is_fallback`` and ``fallback_reason``
 say which applied to each customer, and the run record says why):
 
-- BG/NBD cannot be fitted (``too_few_customers``, ``all_one_time_buyers``,
-  ``too_few_repeat_customers``, ``no_observation_time`` or an optimiser failure):
-  every customer gets the *historical CLV*: ``predicted_clv = historical_margin``,
-  ``expected_avg_margin`` = the customer's historical mean margin per purchase, and
-  ``p_alive`` / ``expected_purchases`` are null (not modelled).
-- BG/NBD fitted but Gamma-Gamma cannot be (too few repeat buyers with a positive mean
-  margin, ``q <= 1``, optimiser failure): purchases are still modelled, and
-  ``expected_avg_margin`` is the customer's historical mean margin per purchase.
+- BG/NBD cannot be fitted (``bgnbd_too_few_customers``, ``bgnbd_all_one_time_buyers``,
+  ``bgnbd_too_few_repeat_customers``, ``bgnbd_no_observation_time``,
+  ``bgnbd_not_finite``): every customer gets the *historical CLV*:
+  ``predicted_clv = historical_margin``, ``expected_avg_margin`` = the customer's
+  historical mean margin per purchase, and ``p_alive`` / ``expected_purchases`` are null
+  (not modelled; pandas ``<NA>``, SQL NULL).
+- BG/NBD fitted but Gamma-Gamma cannot be
+  (``gamma_gamma_too_few_positive_margin_repeat_customers``,
+  ``gamma_gamma_q_not_above_1``, ``gamma_gamma_not_finite``): purchases are still
+  modelled, and ``expected_avg_margin`` is the customer's historical mean margin per
+  purchase.
 - Both fitted, but a repeat buyer's mean repeat margin is zero or negative (outside the
   Gamma-Gamma model): ``expected_avg_margin`` is that historical mean
   (``non_positive_margin``), so the predicted CLV of a loss-making customer is <= 0.
+- Defensive: a customer whose prediction is not finite (never seen in testing) gets the
+  historical CLV (``non_finite_prediction``).
+
+A fit whose optimum lies on the boundary of the parameter space (for example no visible
+dropout, ``a -> 0``) is a limit of the model, not a failure: it is used, and the run record
+lists ``parameters_at_bound``.
 
 A customer whose only order is on the as-of date (``T == 0``) is modelled like any other:
 P(alive) is 1 and expected purchases are those of a brand-new customer.
