@@ -18,9 +18,8 @@ __all__ = ["notify_validation_failure"]
 def _message(settings: Settings, report: ValidationReport, delivery_id: str) -> EmailMessage:
     failures = report.blocking_failures
     msg = EmailMessage()
-    msg["Subject"] = (
-        f"KAM pipeline blocked as of {report.as_of}: {len(failures)} blocking expectation(s) failed"
-    )
+    noun = "expectation" if len(failures) == 1 else "expectations"
+    msg["Subject"] = f"KAM run blocked {report.as_of}: {len(failures)} blocking {noun} failed"
     msg["From"] = sender_address(settings.mail_from)
     msg["To"] = settings.data_team_email
     msg["Message-ID"] = f"<{delivery_id}@kam-alerts>"

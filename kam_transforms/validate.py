@@ -251,6 +251,7 @@ def validate_marts(
         Suite modules; defaults to ``expectations.MART_SUITES``.
     """
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
 
