@@ -325,26 +325,33 @@ def _apply_rules(
 # --------------------------------------------------------------------------- lake reads
 
 
-def _partition_files(lake_dir: Path, ent: Entity, as_of: date | None) -> list[Path]:
+def _partition_files(
+    lake_dir: Path, ent: Entity, as_of: date | None, before: bool = False
+) -> list[Path]:
     root = lake_dir / "raw" / ent.source / ent.name
     files = []
     for part in sorted(root.glob("as_of=*")):
         day = part.name.removeprefix("as_of=")
-        if as_of is not None and day > as_of.isoformat():
+        if as_of is not None and (day > as_of.isoformat() or (before and day == as_of.isoformat())):
             continue
         files.extend(sorted(part.glob("*.parquet")))
     return files
 
 
 def landed_rows(
-    lake_dir: Path, ent: Entity, as_of: date | None = None, columns: Iterable[str] | None = None
+    lake_dir: Path,
+    ent: Entity,
+    as_of: date | None = None,
+    columns: Iterable[str] | None = None,
+    *,
+    before: bool = False,
 ) -> pd.DataFrame:
     """The current landed state of ``ent``: per key the row of the latest batch (as staging).
 
-    Reads partitions with ``as_of <= as_of`` (all when ``None``); ``columns`` limits what is
-    read (keys, ``is_deleted`` and ``_loaded_at`` are always read).
+    Reads partitions with ``as_of <= as_of`` (``<`` with ``before``; all when ``None``);
+    ``columns`` limits what is read (keys, ``is_deleted`` and ``_loaded_at`` always are).
     """
-    files = _partition_files(lake_dir, ent, as_of)
+    files = _partition_files(lake_dir, ent, as_of, before)
     wanted = None if columns is None else list(dict.fromkeys([*ent.key, *columns]))
     frames = []
     for order, path in enumerate(files):

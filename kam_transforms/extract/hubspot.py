@@ -1,0 +1,557 @@
+"""HubSpot CRM v3 connector: companies, contacts, deals, calls/meetings/emails, tickets,
+feedback submissions and owners into the canonical CRM entities, incrementally.
+
+How it reads (and why):
+
+- **Changed records** come from the search endpoint,
+  ``POST /crm/v3/objects/<type>/search`` with ``<last-modified> GT <watermark ms>`` and
+  ``LT <end of the as-of day>``, sorted ascending, ``after`` paging. Listing
+  (``GET /crm/v3/objects/<type>``) cannot filter, so every run would download the whole
+  portal; search returns only what changed. Search stops at 10,000 results per query, so
+  the reader restarts the query from the last timestamp seen (``GTE``, ids already read
+  skipped) when it gets there.
+- **Associations** (a deal's company, a survey's contact) are not returned by search; they
+  come from ``POST /crm/v4/associations/<from>/<to>/batch/read`` for the ids just read.
+- **Soft deletes**: archived records are listed with ``GET ...?archived=true`` (search
+  never returns them) and those archived inside the window land with ``is_deleted = true``.
+- **Owners** (``GET /crm/v3/owners``, active and ``archived=true``) are few: every run lands
+  them all; archived owners are ``is_active = false``.
+- **Failures**: 429 waits ``Retry-After`` (else exponential backoff), 5xx and connection
+  errors back off exponentially, both up to ``max_retries``; 401/403 stop at once with
+  :class:`HubSpotAuthError`. The token is sent only in the ``Authorization`` header and
+  never logged or put in a message.
+
+The property names of each canonical column are in :data:`PROPERTIES`; HubSpot has no
+standard property for a few (``kam_region``, ``kam_erp_customer_id``, ``kam_is_active``,
+``kam_competitor``): create them as custom properties in the portal, or change the table.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from kam_transforms.entities import Entity
+from kam_transforms.extract.files import ExtractError
+from kam_transforms.extract.run import Fetched, Window
+
+__all__ = [
+    "OBJECTS",
+    "PROPERTIES",
+    "HubSpotAuthError",
+    "HubSpotClient",
+    "HubSpotConnector",
+    "HubSpotError",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.hubapi.com"
+TOKEN_ENV = "KAM_HUBSPOT_TOKEN"  # noqa: S105 - the variable's name, not a token
+BASE_URL_ENV = "KAM_HUBSPOT_BASE_URL"
+
+
+class HubSpotError(ExtractError):
+    """The HubSpot API failed (after retries) or answered something unusable."""
+
+
+class HubSpotAuthError(HubSpotError):
+    """HubSpot refused the token (401) or its scopes (403): retrying cannot help."""
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    """One HubSpot object type read for a canonical entity."""
+
+    object_type: str
+    cursor: str = "hs_lastmodifieddate"
+    associations: tuple[str, ...] = ("companies",)
+
+
+#: HubSpot object types per canonical entity (owners have their own endpoint).
+OBJECTS: dict[str, tuple[ObjectSpec, ...]] = {
+    "accounts": (ObjectSpec("companies", associations=()),),
+    "contacts": (ObjectSpec("contacts", cursor="lastmodifieddate"),),
+    "activities": (ObjectSpec("calls"), ObjectSpec("meetings"), ObjectSpec("emails")),
+    "opportunities": (ObjectSpec("deals"),),
+    "tickets": (ObjectSpec("tickets"),),
+    "surveys": (ObjectSpec("feedback_submissions", associations=("companies", "contacts")),),
+}
+
+#: Canonical column <- HubSpot property, per canonical entity (ids and associations aside).
+PROPERTIES: dict[str, dict[str, str]] = {
+    "accounts": {
+        "account_name": "name",
+        "industry": "industry",
+        "region": "kam_region",
+        "country": "country",
+        "employee_count": "numberofemployees",
+        "owner_id": "hubspot_owner_id",
+        "parent_account_id": "hs_parent_company_id",
+        "erp_customer_id": "kam_erp_customer_id",
+        "created_at": "createdate",
+        "updated_at": "hs_lastmodifieddate",
+        "owner_assigned_at": "hubspot_owner_assigneddate",
+    },
+    "contacts": {
+        "account_id": "associatedcompanyid",
+        "firstname": "firstname",
+        "lastname": "lastname",
+        "role": "jobtitle",
+        "hs_buying_role": "hs_buying_role",
+        "is_active": "kam_is_active",
+        "updated_at": "lastmodifieddate",
+    },
+    "activities": {
+        "owner_id": "hubspot_owner_id",
+        "occurred_at": "hs_timestamp",
+        "hs_activity_type": "hs_activity_type",
+    },
+    "opportunities": {
+        "stage": "dealstage",
+        "amount": "amount",
+        "currency": "deal_currency_code",
+        "probability": "hs_deal_stage_probability",
+        "expected_close_date": "closedate",
+        "closed_won_at": "hs_date_entered_closedwon",
+        "closed_lost_at": "hs_date_entered_closedlost",
+        "is_won": "hs_is_closed_won",
+        "lost_reason": "closed_lost_reason",
+        "competitor": "kam_competitor",
+        "updated_at": "hs_lastmodifieddate",
+    },
+    "tickets": {
+        "category": "hs_ticket_category",
+        "priority": "hs_ticket_priority",
+        "status": "hs_pipeline_stage",
+        "opened_at": "createdate",
+        "resolved_at": "closed_date",
+    },
+    "surveys": {
+        "survey_type": "hs_survey_type",
+        "score": "hs_value",
+        "responded_at": "hs_submission_timestamp",
+    },
+}
+
+_KEYS = {
+    "accounts": "account_id",
+    "contacts": "contact_id",
+    "activities": "activity_id",
+    "opportunities": "opportunity_id",
+    "tickets": "ticket_id",
+    "surveys": "response_id",
+}
+#: HubSpot's default deal pipeline stages -> canonical stages (others pass through).
+DEAL_STAGES = {
+    "appointmentscheduled": "qualification",
+    "qualifiedtobuy": "qualification",
+    "presentationscheduled": "needs_analysis",
+    "decisionmakerboughtin": "proposal",
+    "contractsent": "negotiation",
+    "closedwon": "closed_won",
+    "closedlost": "closed_lost",
+}
+#: HubSpot's default support pipeline stages -> canonical ticket status.
+TICKET_STAGES = {"1": "open", "2": "in_progress", "3": "resolved", "4": "closed"}
+_ACTIVITY_TYPES = {"calls": "call", "emails": "email", "meetings": "meeting"}
+
+
+def _lower(v: Any) -> str | None:
+    return str(v).lower() if v not in (None, "") else None
+
+
+def _canonical_row(
+    entity_name: str, spec: ObjectSpec, obj: dict[str, Any], assoc: dict[str, str]
+) -> dict[str, Any]:
+    """One HubSpot record as a canonical row (plus ``is_deleted``)."""
+    p = obj.get("properties") or {}
+    row: dict[str, Any] = {c: p.get(prop) for c, prop in PROPERTIES[entity_name].items()}
+    row[_KEYS[entity_name]] = str(obj["id"])
+    row["is_deleted"] = "true" if obj.get("archived") else "false"
+    if entity_name == "accounts":
+        row["created_at"] = row["created_at"] or obj.get("createdAt")
+        row["updated_at"] = row["updated_at"] or obj.get("updatedAt")
+    elif entity_name == "contacts":
+        first, last = row.pop("firstname"), row.pop("lastname")
+        row["full_name"] = " ".join(x for x in (first, last) if x) or None
+        role = row.pop("hs_buying_role") or ""
+        row["is_decision_maker"] = "true" if "DECISION_MAKER" in role.split(";") else "false"
+        row["account_id"] = row["account_id"] or assoc.get("companies")
+        row["updated_at"] = row["updated_at"] or obj.get("updatedAt")
+    elif entity_name == "activities":
+        kind = _lower(row.pop("hs_activity_type"))
+        base = _ACTIVITY_TYPES[spec.object_type]
+        row["activity_type"] = kind if base == "meeting" and kind in ("visit", "event") else base
+        row["account_id"] = assoc.get("companies")
+    elif entity_name == "opportunities":
+        won, lost = row.pop("closed_won_at"), row.pop("closed_lost_at")
+        row["stage"] = DEAL_STAGES.get(row["stage"], row["stage"])
+        row["closed_at"] = won or lost
+        row["account_id"] = assoc.get("companies")
+        row["updated_at"] = row["updated_at"] or obj.get("updatedAt")
+    elif entity_name == "tickets":
+        row["category"], row["priority"] = _lower(row["category"]), _lower(row["priority"])
+        row["status"] = TICKET_STAGES.get(row["status"], row["status"])
+        row["opened_at"] = row["opened_at"] or obj.get("createdAt")
+        row["account_id"] = assoc.get("companies")
+    elif entity_name == "surveys":
+        row["survey_type"] = _lower(row["survey_type"])
+        row["account_id"] = assoc.get("companies")
+        row["contact_id"] = assoc.get("contacts")
+    return row
+
+
+def _ms(ts: datetime) -> int:
+    return int(ts.astimezone(UTC).timestamp() * 1000)
+
+
+def _parse_ts(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    text = str(value)
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text) / 1000, UTC)
+    ts = pd.Timestamp(text)
+    return (ts.tz_localize(UTC) if ts.tzinfo is None else ts.tz_convert(UTC)).to_pydatetime()
+
+
+@dataclass
+class HubSpotClient:
+    """A small HubSpot API client: bearer auth, retries, cursor paging."""
+
+    base_url: str
+    token: str = field(repr=False)
+    timeout: float = 30.0
+    max_retries: int = 6
+    backoff: float = 1.0
+    max_wait: float = 60.0
+    page_size: int = 100
+    search_cap: int = 10_000
+    sleep: Callable[[float], None] = time.sleep
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        import requests
+
+        self.base_url = self.base_url.rstrip("/")
+        self._session = requests.Session()
+        self._session.headers.update(
+            {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
+        )
+
+    def _bump(self, key: str, n: int = 1) -> None:
+        self.stats[key] = self.stats.get(key, 0) + n
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """One API call with retries; returns the JSON body."""
+        import requests
+
+        url = f"{self.base_url}{path}"
+        for attempt in range(self.max_retries + 1):
+            self._bump("requests")
+            try:
+                resp = self._session.request(
+                    method, url, params=params, json=body, timeout=self.timeout
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if attempt == self.max_retries:
+                    raise HubSpotError(
+                        f"HubSpot {method} {path}: {type(exc).__name__} "
+                        f"after {attempt + 1} attempts"
+                    ) from None
+                wait = min(self.backoff * 2**attempt, self.max_wait)
+                log.warning(
+                    "HubSpot %s %s: %s; retrying in %.1fs", method, path, type(exc).__name__, wait
+                )
+                self._bump("retries")
+                self.sleep(wait)
+                continue
+            status = resp.status_code
+            if status in (401, 403):
+                detail = _message(resp)
+                raise HubSpotAuthError(
+                    f"HubSpot refused {method} {path}: HTTP {status} ({detail}); check the token "
+                    f"and its scopes in the Airflow connection crm_hubspot (or {TOKEN_ENV})"
+                )
+            if status == 429 or status >= 500:
+                if attempt == self.max_retries:
+                    raise HubSpotError(
+                        f"HubSpot {method} {path}: HTTP {status} after {attempt + 1} "
+                        f"attempts ({_message(resp)})"
+                    )
+                retry_after = resp.headers.get("Retry-After")
+                wait = self.backoff * 2**attempt
+                if status == 429 and retry_after:
+                    try:
+                        wait = float(retry_after)
+                    except ValueError:
+                        pass
+                wait = min(wait, self.max_wait)
+                log.warning("HubSpot %s %s: HTTP %d; retrying in %.1fs", method, path, status, wait)
+                self._bump("retries")
+                self._bump(f"http_{status}")
+                self.sleep(wait)
+                continue
+            if status >= 400:
+                raise HubSpotError(f"HubSpot {method} {path}: HTTP {status} ({_message(resp)})")
+            data: dict[str, Any] = resp.json()
+            return data
+        raise HubSpotError(f"HubSpot {method} {path}: no answer")  # pragma: no cover
+
+    def search(
+        self, spec: ObjectSpec, properties: list[str], since: datetime | None, until: datetime
+    ) -> Iterator[dict[str, Any]]:
+        """Records of ``spec.object_type`` modified in ``(since, until)``, oldest first."""
+        lower_op, lower = "GT", _ms(since) if since else None
+        seen: set[str] = set()
+        while True:
+            filters = [{"propertyName": spec.cursor, "operator": "LT", "value": str(_ms(until))}]
+            if lower is not None:
+                filters.append(
+                    {"propertyName": spec.cursor, "operator": lower_op, "value": str(lower)}
+                )
+            after: str | None = None
+            last_ts: int | None = None
+            restart = False
+            while True:
+                body: dict[str, Any] = {
+                    "filterGroups": [{"filters": filters}],
+                    "sorts": [{"propertyName": spec.cursor, "direction": "ASCENDING"}],
+                    "properties": properties,
+                    "limit": self.page_size,
+                }
+                if after:
+                    body["after"] = after
+                page = self.request("POST", f"/crm/v3/objects/{spec.object_type}/search", body=body)
+                self._bump("pages")
+                for obj in page.get("results", []):
+                    ts = _parse_ts(
+                        (obj.get("properties") or {}).get(spec.cursor) or obj.get("updatedAt")
+                    )
+                    last_ts = _ms(ts) if ts else last_ts
+                    if str(obj["id"]) in seen:
+                        continue
+                    seen.add(str(obj["id"]))
+                    yield obj
+                after = ((page.get("paging") or {}).get("next") or {}).get("after")
+                if not after:
+                    return
+                if int(after) >= self.search_cap:
+                    restart = True
+                    break
+            if restart:
+                if last_ts is None or (lower_op == "GTE" and last_ts == lower):
+                    raise HubSpotError(
+                        f"HubSpot search on {spec.object_type}: more than {self.search_cap} "
+                        "records share one modification time; cannot page further"
+                    )
+                lower_op, lower = "GTE", last_ts
+
+    def list_objects(
+        self, object_type: str, properties: list[str], archived: bool
+    ) -> Iterator[dict[str, Any]]:
+        """Every record of a type (``archived`` ones or live ones), by ``after`` cursor."""
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {
+                "limit": self.page_size,
+                "archived": "true" if archived else "false",
+                "properties": ",".join(properties),
+            }
+            if after:
+                params["after"] = after
+            page = self.request("GET", f"/crm/v3/objects/{object_type}", params=params)
+            self._bump("pages")
+            yield from page.get("results", [])
+            after = ((page.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return
+
+    def owners(self, archived: bool) -> Iterator[dict[str, Any]]:
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {
+                "limit": self.page_size,
+                "archived": "true" if archived else "false",
+            }
+            if after:
+                params["after"] = after
+            page = self.request("GET", "/crm/v3/owners", params=params)
+            self._bump("pages")
+            yield from page.get("results", [])
+            after = ((page.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return
+
+    def associations(self, from_type: str, to_type: str, ids: list[str]) -> dict[str, str]:
+        """The first associated ``to_type`` id per record id (v4 batch read, 1,000 at a time)."""
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), 1000):
+            chunk = ids[i : i + 1000]
+            page = self.request(
+                "POST",
+                f"/crm/v4/associations/{from_type}/{to_type}/batch/read",
+                body={"inputs": [{"id": x} for x in chunk]},
+            )
+            for r in page.get("results", []):
+                targets = r.get("to") or []
+                if targets:
+                    out[str(r["from"]["id"])] = str(targets[0]["toObjectId"])
+        return out
+
+
+def _message(resp: Any) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        return resp.reason or ""
+    return (
+        str(body.get("category") or "")
+        + (": " if body.get("category") else "")
+        + str(body.get("message") or "")[:200]
+    )
+
+
+class HubSpotConnector:
+    """The CRM entities from a HubSpot portal (or the demo server), incrementally."""
+
+    name = "hubspot"
+    incremental = True
+
+    def __init__(self, base_url: str, token: str, **client_options: Any) -> None:
+        if not token:
+            raise HubSpotAuthError(
+                f"no HubSpot token: set the Airflow connection crm_hubspot (password or extra "
+                f"'token') or {TOKEN_ENV}"
+            )
+        self.client = HubSpotClient(base_url, token, **client_options)
+
+    @classmethod
+    def from_airflow_or_env(
+        cls, conn_id: str = "crm_hubspot", **client_options: Any
+    ) -> HubSpotConnector:
+        """Token and base URL from the Airflow connection ``conn_id`` (password or extra
+        ``token``; host, or extra ``base_url``), else ``KAM_HUBSPOT_TOKEN`` /
+        ``KAM_HUBSPOT_BASE_URL``. Call it inside the task, never at DAG parse time."""
+        token = os.environ.get(TOKEN_ENV, "")
+        base_url = os.environ.get(BASE_URL_ENV, DEFAULT_BASE_URL)
+        try:
+            from airflow.sdk import BaseHook
+
+            conn = BaseHook.get_connection(conn_id)
+        except Exception as exc:  # not found, or no Airflow here: the env vars decide
+            log.info(
+                "Airflow connection %s not available (%s); using environment",
+                conn_id,
+                type(exc).__name__,
+            )
+        else:
+            extra = conn.extra_dejson or {}
+            token = conn.password or extra.get("token") or token
+            if extra.get("base_url"):
+                base_url = str(extra["base_url"])
+            elif conn.host:
+                host = (
+                    conn.host if "://" in conn.host else f"{conn.schema or 'https'}://{conn.host}"
+                )
+                base_url = f"{host}:{conn.port}" if conn.port else host
+        return cls(base_url, token, **client_options)
+
+    def _owners(self) -> pd.DataFrame:
+        rows = []
+        for archived in (False, True):
+            for o in self.client.owners(archived):
+                name = " ".join(x for x in (o.get("firstName"), o.get("lastName")) if x) or None
+                rows.append(
+                    {
+                        "owner_id": str(o["id"]),
+                        "full_name": name,
+                        "email": o.get("email"),
+                        "manager_email": o.get("managerEmail"),
+                        "locale": o.get("locale"),
+                        "is_active": "false" if o.get("archived") or archived else "true",
+                    }
+                )
+        return pd.DataFrame(
+            rows, columns=["owner_id", "full_name", "email", "manager_email", "locale", "is_active"]
+        )
+
+    def fetch(self, ent: Entity, window: Window) -> Fetched:
+        before = dict(self.client.stats)
+        if ent.name == "owners":
+            frame = self._owners()
+            return Fetched(
+                frame=frame,
+                origin=f"{self.client.base_url}/crm/v3/owners",
+                stats=self._stats(before, {"owners": len(frame)}),
+            )
+        if ent.name not in OBJECTS:
+            raise ExtractError(f"{ent.source}/{ent.name}: HubSpot has no object for this entity")
+        properties = sorted(set(PROPERTIES[ent.name].values()) | {"hs_object_id"})
+        rows: list[dict[str, Any]] = []
+        cursor_max: datetime | None = None
+        counts: dict[str, int] = {}
+        for spec in OBJECTS[ent.name]:
+            props = sorted(set(properties) | {spec.cursor})
+            live = list(self.client.search(spec, props, window.since, window.until))
+            archived = []
+            for obj in self.client.list_objects(spec.object_type, props, archived=True):
+                at = _parse_ts(obj.get("archivedAt")) or _parse_ts(obj.get("updatedAt"))
+                if at and (window.since is None or at > window.since) and at < window.until:
+                    archived.append(obj)
+            objects = live + archived
+            ids = [str(o["id"]) for o in objects]
+            assoc = {
+                to: self.client.associations(spec.object_type, to, ids) if ids else {}
+                for to in spec.associations
+            }
+            for obj in objects:
+                oid = str(obj["id"])
+                rows.append(
+                    _canonical_row(
+                        ent.name, spec, obj, {to: m[oid] for to, m in assoc.items() if oid in m}
+                    )
+                )
+                stamps = [
+                    _parse_ts((obj.get("properties") or {}).get(spec.cursor)),
+                    _parse_ts(obj.get("updatedAt")),
+                ]
+                if obj.get("archived"):
+                    stamps.append(_parse_ts(obj.get("archivedAt")))
+                for ts in stamps:
+                    if (
+                        ts is not None
+                        and ts < window.until
+                        and (cursor_max is None or ts > cursor_max)
+                    ):
+                        cursor_max = ts
+            counts[spec.object_type] = len(live)
+            counts[f"{spec.object_type}_archived"] = len(archived)
+        columns = list(dict.fromkeys([*ent.columns, "is_deleted", *(rows[0] if rows else [])]))
+        frame = pd.DataFrame(rows, columns=columns)
+        types = ",".join(s.object_type for s in OBJECTS[ent.name])
+        return Fetched(
+            frame=frame,
+            origin=f"{self.client.base_url}/crm/v3/objects/{types}",
+            cursor_max=cursor_max,
+            stats=self._stats(before, counts),
+        )
+
+    def _stats(self, before: dict[str, int], records: dict[str, int]) -> dict[str, Any]:
+        delta = {k: v - before.get(k, 0) for k, v in self.client.stats.items()}
+        return {**delta, "records": records}

@@ -1,0 +1,153 @@
+"""HubSpot connector against the demo CRM server on loopback: paging, 429/500 retries,
+exactly-once, incremental by last-modified, archived records as soft deletes, 401 stops."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from kam_transforms.demo_data import generate
+from kam_transforms.demo_serve import DemoCrmServer
+from kam_transforms.entities import ENTITIES, entity
+from kam_transforms.extract.filedrop import FileDropConnector
+from kam_transforms.extract.hubspot import HubSpotAuthError, HubSpotConnector
+from kam_transforms.extract.run import run_extract
+from kam_transforms.extract.state import WatermarkStore
+
+pytestmark = pytest.mark.services
+
+AS_OF = date(2026, 10, 31)
+NEXT = date(2026, 11, 1)
+TOKEN = "pat-na1-secret-token-0123456789"  # noqa: S105 - the test server's token
+CRM = [e for e in ENTITIES if e.source == "crm"]
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("crm_exports")
+    generate(out, customers=50, seed=11, as_of=AS_OF)
+    return out
+
+
+def landed(lake: Path, name: str, day: date) -> pd.DataFrame:
+    files = list((lake / "raw" / "crm" / name / f"as_of={day}").glob("*.parquet"))
+    assert len(files) == 1
+    return pq.read_table(files[0]).to_pandas()
+
+
+def test_full_then_incremental_extract_with_faults(exports: Path, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    run_extract(FileDropConnector(exports), entity("erp", "fx_rates"), lake, AS_OF, validate=False)
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    with DemoCrmServer(exports, TOKEN, page_limit_max=50) as server:
+        server.inject(429, retry_after=2, path_contains="/deals/search")
+        server.inject(500, path_contains="/crm/v3/objects/companies")
+        connector = HubSpotConnector(
+            server.base_url, TOKEN, page_size=50, backoff=0.01, sleep=sleep
+        )
+
+        # ---- first run: everything, every record exactly once, equal to the export
+        for ent in CRM:
+            summary = run_extract(connector, ent, lake, AS_OF)
+            expected = pd.read_csv(
+                exports / "crm" / f"{ent.name}.csv", dtype=str, keep_default_na=False
+            )
+            got = landed(lake, ent.name, AS_OF)
+            assert summary["rows_quarantined"] == 0, summary["quarantine_reasons"]
+            assert len(got) == len(expected) == summary["rows_landed"], ent.name
+            assert got[ent.key[0]].is_unique
+            cols = [c for c in expected.columns if c in got.columns]
+            assert cols == list(expected.columns), ent.name  # every exported column mapped
+            got_cmp = got[cols].fillna("").sort_values(ent.key[0]).reset_index(drop=True)
+            exp_cmp = expected[cols].sort_values(ent.key[0]).reset_index(drop=True)
+            pd.testing.assert_frame_equal(got_cmp, exp_cmp, check_dtype=False, obj=ent.name)
+        assert waits.count(2.0) == 1  # the 429's Retry-After was honoured
+        assert connector.client.stats["http_429"] == 1
+        assert connector.client.stats["http_500"] == 1
+        pages = server.served
+        assert pages["search:deals"] == len(landed(lake, "opportunities", AS_OF))
+        assert sum(1 for r in server.requests if r["path"].endswith("/deals/search")) >= 4
+
+        # ---- changes after the first run
+        server.reset_log()
+        server.update("deals", "OPP-00000001", {"amount": "999.5"}, at="2026-11-01T10:00:00Z")
+        server.update("contacts", "CON-00000002", {"jobtitle": "COO"}, at="2026-11-01T11:00:00Z")
+        server.create(
+            "companies",
+            "ACC-9000001",
+            {"name": "新客户有限公司", "kam_region": "Greater China", "country": "CN"},
+            at="2026-11-01T12:00:00Z",
+        )
+        server.archive("tickets", "TIC-00000001", at="2026-11-01T13:00:00Z")
+        server.update("deals", "OPP-00000002", {"amount": "1"}, at="2026-11-02T09:00:00Z")  # later
+
+        results = {ent.name: run_extract(connector, ent, lake, NEXT) for ent in CRM}
+        assert {n: r["rows_landed"] for n, r in results.items()} == {
+            "accounts": 1,
+            "owners": 10,  # owners are few: every run lands all of them
+            "contacts": 1,
+            "activities": 0,
+            "opportunities": 1,
+            "tickets": 1,
+            "surveys": 0,
+        }
+        deal = landed(lake, "opportunities", NEXT).iloc[0]
+        assert (deal["opportunity_id"], deal["amount"]) == ("OPP-00000001", "999.5")
+        assert landed(lake, "contacts", NEXT).iloc[0]["role"] == "COO"
+        assert landed(lake, "accounts", NEXT).iloc[0]["account_name"] == "新客户有限公司"
+        ticket = landed(lake, "tickets", NEXT).iloc[0]
+        assert (ticket["ticket_id"], ticket["is_deleted"]) == ("TIC-00000001", "true")
+        # the search endpoint returned only the changed records (OPP-2 changed after as-of)
+        searched = {k: v for k, v in server.served.items() if k.startswith("search:") and v}
+        assert searched == {"search:contacts": 1, "search:deals": 1, "search:companies": 1}
+        state = WatermarkStore(lake).load(entity("crm", "opportunities"))
+        assert state["watermark"] == "2026-11-01T10:00:00+00:00"
+
+        # ---- a rerun of the same date lands the same batch again
+        again = run_extract(connector, entity("crm", "opportunities"), lake, NEXT)
+        assert again["batch_id"] == results["opportunities"]["batch_id"]
+        assert landed(lake, "opportunities", NEXT)["opportunity_id"].tolist() == ["OPP-00000001"]
+
+
+def test_401_stops_at_once_without_leaking_the_token(exports: Path, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    with DemoCrmServer(exports, TOKEN) as server:
+        wrong = HubSpotConnector(server.base_url, "pat-na1-wrong-token", backoff=0.01)
+        with pytest.raises(HubSpotAuthError, match="HTTP 401.*crm_hubspot") as info:
+            run_extract(wrong, entity("crm", "accounts"), lake, AS_OF)
+        assert "wrong-token" not in str(info.value)
+        assert wrong.client.stats["requests"] == 1  # no retries on 401
+
+        good = HubSpotConnector(server.base_url, TOKEN, backoff=0.01)
+        server.inject(401)
+        with pytest.raises(HubSpotAuthError):
+            run_extract(good, entity("crm", "owners"), lake, AS_OF)
+    assert not (lake / "raw").exists()
+    assert WatermarkStore(lake).watermark(entity("crm", "accounts")) is None
+
+
+def test_token_from_airflow_connection_or_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = {"conn_type": "http", "host": "127.0.0.1", "port": 8089, "schema": "http"}
+    monkeypatch.setenv("AIRFLOW_CONN_CRM_HUBSPOT", json.dumps(conn | {"password": "from-conn"}))
+    c = HubSpotConnector.from_airflow_or_env()
+    assert (c.client.base_url, c.client.token) == ("http://127.0.0.1:8089", "from-conn")
+    assert "from-conn" not in repr(c.client)
+    monkeypatch.setenv("AIRFLOW_CONN_CRM_HUBSPOT", json.dumps(conn | {"extra": {"token": "x2"}}))
+    assert HubSpotConnector.from_airflow_or_env().client.token == "x2"  # noqa: S105
+    monkeypatch.delenv("AIRFLOW_CONN_CRM_HUBSPOT")
+    monkeypatch.setenv("KAM_HUBSPOT_TOKEN", "from-env")
+    monkeypatch.setenv("KAM_HUBSPOT_BASE_URL", "http://127.0.0.1:1")
+    c = HubSpotConnector.from_airflow_or_env()
+    assert (c.client.base_url, c.client.token) == ("http://127.0.0.1:1", "from-env")
+    monkeypatch.delenv("KAM_HUBSPOT_TOKEN")
+    with pytest.raises(HubSpotAuthError, match="no HubSpot token"):
+        HubSpotConnector.from_airflow_or_env()
