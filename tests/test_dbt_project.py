@@ -9,6 +9,7 @@ pandas from the landed Parquet files.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -324,3 +325,103 @@ def test_alert_ids_follow_the_contract(build: Build) -> None:
         digest = hashlib.md5(f"{row.dedup_key}{AS_OF.isoformat()}".encode())  # noqa: S324
         assert row.alert_id == digest.hexdigest()
         assert pd.Timestamp(row.as_of_date).date() == AS_OF
+
+
+def _rfm_score(rank: pd.Series, n: int) -> pd.Series:
+    return (1 + (5.0 * (rank - 1) / n).apply(math.floor)).astype(int)
+
+
+def test_rfm_scores_match_pandas(build: Build) -> None:
+    lines = _order_lines_base(build)
+    as_of = pd.Timestamp(AS_OF)
+    start = as_of - pd.DateOffset(months=12)
+    orders = lines.groupby(["customer_id", "order_id"], as_index=False)["order_date"].min()
+    per_customer = orders.groupby("customer_id").agg(last_order_date=("order_date", "max"))
+    trailing = orders[(orders["order_date"] > start) & (orders["order_date"] <= as_of)]
+    per_customer["order_count_t12m"] = trailing.groupby("customer_id").size()
+    per_customer["revenue_t12m"] = (
+        lines[(lines["order_date"] > start) & (lines["order_date"] <= as_of)]
+        .groupby("customer_id")["revenue"]
+        .sum()
+    )
+    per_customer = per_customer.fillna({"order_count_t12m": 0, "revenue_t12m": 0.0})
+    per_customer["recency_days"] = (as_of - per_customer["last_order_date"]).dt.days
+    n = len(per_customer)
+    per_customer["recency_score"] = _rfm_score(
+        per_customer["recency_days"].rank(method="min", ascending=False), n
+    )
+    per_customer["frequency_score"] = _rfm_score(
+        per_customer["order_count_t12m"].rank(method="min", ascending=True), n
+    )
+    per_customer["monetary_score"] = _rfm_score(
+        per_customer["revenue_t12m"].round(6).rank(method="min", ascending=True), n
+    )
+
+    facts = build.query(
+        "select customer_id, recency_days, order_count_t12m, recency_score, frequency_score, "
+        "monetary_score from customer_facts where first_order_date is not null"
+    )
+    assert len(facts) == n
+    joined = facts.merge(
+        per_customer.reset_index(), on="customer_id", how="left", suffixes=("", "_expected")
+    )
+    for col in ("recency_days", "order_count_t12m", "recency_score", "frequency_score"):
+        assert (joined[col] == joined[f"{col}_expected"]).all(), col
+    # monetary ties only at exactly equal revenue; allow none to differ
+    assert (joined["monetary_score"] == joined["monetary_score_expected"]).all()
+
+
+def test_customer_facts_has_one_row_per_customer(build: Build) -> None:
+    dim = build.query("select count(*) as n from dim_customers")["n"].iloc[0]
+    facts = build.query(
+        "select count(*) as n, count(distinct customer_key) as k from customer_facts"
+    )
+    assert facts["n"].iloc[0] == facts["k"].iloc[0] == dim
+
+
+def test_planted_scenarios_land_where_they_should(build: Build) -> None:
+    scenarios = build.manifest["scenarios"]
+    declining = scenarios["declining_key_account"]["account_id"]
+    growing = scenarios["fast_growing_potential"]["customer_id"]
+    churned = scenarios["churned"]["account_id"]
+    prospect = scenarios["prospect"]["account_id"]
+
+    lifecycle = build.query(
+        "select customer_key, lifecycle_stage from customer_lifecycle"
+    ).set_index("customer_key")["lifecycle_stage"]
+    assert lifecycle[declining] == "decline"
+    assert lifecycle[churned] == "churned"
+    assert lifecycle[prospect] == "prospect"
+
+    health = build.query("select customer_key, health_band from customer_health").set_index(
+        "customer_key"
+    )["health_band"]
+    assert health[declining] in {"red", "yellow"}
+
+    tiers = build.query(
+        "select customer_id, value_quadrant, abc_class, is_key_account from customer_tiers"
+    ).set_index("customer_id")
+    assert tiers.loc[growing, "value_quadrant"] == "potential"
+    for name in ("overdue_invoices", "unresolved_complaint", "key_contact_left"):
+        assert tiers.loc[scenarios[name]["customer_id"], "abc_class"] == "A", name
+
+    facts = build.query("select * from customer_facts").set_index("account_id")
+    assert (
+        facts.loc[scenarios["account_manager_change"]["account_id"], "account_manager_changes_180d"]
+        == 1
+    )
+    assert (
+        facts.loc[scenarios["key_contact_left"]["account_id"], "key_contact_departures_180d"] >= 1
+    )
+    assert (
+        facts.loc[
+            scenarios["competitor_loss"]["account_id"], "opportunities_lost_to_competitor_t12m"
+        ]
+        >= 1
+    )
+    assert facts.loc[scenarios["overdue_invoices"]["account_id"], "overdue_amount_base"] > 0
+    assert facts.loc[scenarios["unresolved_complaint"]["account_id"], "open_complaint_count"] >= 1
+    assert (
+        facts.loc[scenarios["no_recent_touchpoint"]["account_id"], "days_since_last_touchpoint"]
+        >= 150
+    )
