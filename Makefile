@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 AS_OF ?= 2026-10-31
 CUSTOMERS ?= 2000
 SEED ?= 42
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export KAM_HOME ?= $(CURDIR)/var
 export AIRFLOW_HOME ?= $(CURDIR)/airflow_home
@@ -17,7 +18,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export SQLFLUFF_ENV := KAM_LAKE_DIR=$(KAM_HOME)/lake
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint browser clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +43,13 @@ lint: $(STAMP)
 	KAM_LAKE_DIR=$(CURDIR)/dbt_project/tests/fixtures/lake KAM_BUILD_DB=/tmp/kam_sqlfluff.duckdb \
 		$(BIN)/sqlfluff lint dbt_project
 
-test: lint
+# Headless Chromium (Debian's package) for the tests that look at Data Docs and emails.
+browser:
+	@command -v chromium > /dev/null || { \
+		echo "installing chromium (Debian package) for the browser tests"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium > /dev/null; }
+
+test: lint browser
 	$(BIN)/pytest
 
 clean:

@@ -215,3 +215,23 @@ def test_readers_see_old_or_new_never_a_mix_and_never_block(settings: Settings) 
             assert alert_dates <= 1
             seen_runs.add(run_id)
     assert {f"run-{d}" for d in DATES} & seen_runs, seen_runs
+
+
+def test_data_docs_render_in_headless_chromium(settings: Settings, tmp_path: Path) -> None:
+    from browser import dump_dom, ink, screenshot
+
+    from kam_transforms.validate import data_docs_index
+
+    index = data_docs_index(settings.gx_root)
+    dom = dump_dom(index.as_uri())
+    for suite in ("customer_tiers", "dim_customers", "fct_order_lines", "key_account_alerts"):
+        assert suite in dom
+    page = next((index.parent / "validations" / "customer_tiers").rglob("*.html"))
+    result = dump_dom(page.as_uri())
+    for text in ("Expectation Validation Result", "Evaluated Expectations", "abc_class",
+                 "kam-2026-10-31"):
+        assert text in result
+    # GX styles come from a CDN this network cannot reach: the page is unstyled but whole.
+    png = screenshot(page.as_uri(), tmp_path / "customer_tiers.png")
+    colours, inked = ink(png)
+    assert colours > 50 and inked > 0.01, (colours, inked)
