@@ -32,7 +32,7 @@ CUTOFF_B = 0.95
 BAND = 0.02
 TIER_COMPARISON_DAYS = 90
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 def _dbt_executable() -> str:

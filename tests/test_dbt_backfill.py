@@ -1,0 +1,152 @@
+"""A backfill over three successive month-ends fills the dbt snapshots with the right history.
+
+One demo world (anchor = the last date) is exported and landed as of each date into one
+lake; ``dbt build`` then runs as of each date in order into one warehouse, the way the
+warehouse DAG backfills. After each run the marts are read, so the snapshot history can be
+checked against what each run computed; a rerun of the last date must change nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_dbt_project import run_dbt
+
+DATES = (date(2026, 8, 31), date(2026, 9, 30), date(2026, 10, 31))
+CUSTOMERS = 150
+SEED = 5
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+
+@dataclass(frozen=True)
+class Backfill:
+    db_path: Path
+    tiers: dict[date, pd.DataFrame]
+    health: dict[date, pd.DataFrame]
+    lifecycle: dict[date, pd.DataFrame]
+
+    def query(self, sql: str) -> pd.DataFrame:
+        import duckdb
+
+        with duckdb.connect(str(self.db_path), read_only=True) as con:
+            return con.execute(sql).df()
+
+
+def _build(lake: Path, db: Path, root: Path, as_of: date) -> None:
+    proc = run_dbt(
+        ["build", "--vars", json.dumps({"as_of_date": as_of.isoformat()})], lake, db, root
+    )
+    assert proc.returncode == 0, f"dbt build as of {as_of} failed:\n{proc.stdout[-6000:]}"
+
+
+@pytest.fixture(scope="module")
+def backfill(tmp_path_factory: pytest.TempPathFactory) -> Backfill:
+    demo_data = pytest.importorskip("kam_transforms.demo_data")
+    files = pytest.importorskip("kam_transforms.extract.files")
+    root = tmp_path_factory.mktemp("dbt_backfill")
+    lake, db = root / "lake", root / "build.duckdb"
+    for as_of in DATES:
+        exports = root / f"exports_{as_of.isoformat()}"
+        demo_data.generate(exports, CUSTOMERS, SEED, as_of, anchor=DATES[-1])
+        files.land_exports(exports, lake, as_of)
+
+    result = Backfill(db, {}, {}, {})
+    for as_of in DATES:
+        _build(lake, db, root, as_of)
+        result.tiers[as_of] = result.query("select * from customer_tiers")
+        result.health[as_of] = result.query("select * from customer_health")
+        result.lifecycle[as_of] = result.query("select * from customer_lifecycle")
+    snapshot_before = result.query("select * from main_snapshots.snap_customer_tiers")
+    _build(lake, db, root, DATES[-1])  # a rerun of the last date
+    snapshot_after = result.query("select * from main_snapshots.snap_customer_tiers")
+    assert len(snapshot_after) == len(snapshot_before), "a rerun added snapshot versions"
+    return result
+
+
+def _in_force(snapshot: pd.DataFrame, day: date) -> pd.DataFrame:
+    ts = pd.Timestamp(day)
+    valid_to = snapshot["dbt_valid_to"]
+    mask = (snapshot["dbt_valid_from"] <= ts) & (valid_to.isna() | (valid_to > ts))
+    return snapshot[mask]
+
+
+def test_snapshot_validity_is_in_run_dates(backfill: Backfill) -> None:
+    for name in ("snap_customer_tiers", "snap_customer_lifecycle", "snap_customer_health"):
+        snap = backfill.query(f"select * from main_snapshots.{name}")  # noqa: S608 - fixed names
+        run_dates = {pd.Timestamp(d) for d in DATES}
+        assert set(snap["dbt_valid_from"]) <= run_dates, name
+        assert set(snap["dbt_valid_to"].dropna()) <= run_dates, name
+        key = "customer_id" if name == "snap_customer_tiers" else "customer_key"
+        current = snap[snap["dbt_valid_to"].isna()]
+        assert current[key].is_unique, name
+        assert set(current[key]) == set(snap[key]), name
+
+
+def test_tier_history_equals_what_each_run_computed(backfill: Backfill) -> None:
+    snap = backfill.query("select * from main_snapshots.snap_customer_tiers")
+    for day in DATES:
+        in_force = _in_force(snap, day).set_index("customer_id")
+        computed = backfill.tiers[day].set_index("customer_id")
+        assert set(in_force.index) == set(computed.index), day
+        joined = computed.merge(
+            in_force, left_index=True, right_index=True, suffixes=("", "_snapshot")
+        )
+        for col in ("abc_class", "value_quadrant", "is_key_account"):
+            assert (joined[col] == joined[f"{col}_snapshot"]).all(), (day, col)
+
+
+def test_tier_changes_list_every_change_with_its_date(backfill: Backfill) -> None:
+    changes = backfill.query("select * from customer_tier_changes")
+    expected = []
+    for before, after in zip(DATES, DATES[1:], strict=False):
+        old = backfill.tiers[before].set_index("customer_id")
+        new = backfill.tiers[after].set_index("customer_id")
+        both = new.merge(old, left_index=True, right_index=True, suffixes=("", "_old"))
+        changed = both[
+            (both["abc_class"] != both["abc_class_old"])
+            | (both["value_quadrant"] != both["value_quadrant_old"])
+            | (both["is_key_account"] != both["is_key_account_old"])
+        ]
+        expected += [(cid, pd.Timestamp(after), row.abc_class_old, row.abc_class)
+                     for cid, row in changed.iterrows()]  # fmt: skip
+    actual = [
+        (r.customer_id, pd.Timestamp(r.change_date), r.previous_abc_class, r.abc_class)
+        for r in changes.itertuples()
+    ]
+    assert sorted(actual) == sorted(expected)
+    assert expected, "the demo history should contain at least one tier change"
+
+
+def test_previous_run_feeds_health_trend_and_lifecycle(backfill: Backfill) -> None:
+    last, before = DATES[-1], DATES[-2]
+    health = backfill.health[last].merge(
+        backfill.health[before][["customer_key", "health_score"]],
+        on="customer_key",
+        suffixes=("", "_before"),
+    )
+    assert (health["previous_health_score"] == health["health_score_before"]).all()
+    moved = health["health_score"] - health["health_score_before"]
+    expected_trend = moved.apply(lambda d: "up" if d >= 3 else "down" if d <= -3 else "same")
+    assert (health["health_trend"] == expected_trend).all()
+
+    first = backfill.health[DATES[0]]
+    assert first["previous_health_score"].isna().all()
+    assert (first["health_trend"] == "same").all()
+
+    lifecycle = backfill.lifecycle[last].merge(
+        backfill.lifecycle[before][["customer_key", "lifecycle_stage", "stage_entered_date"]],
+        on="customer_key",
+        suffixes=("", "_before"),
+    )
+    assert (lifecycle["stage_history_source"] == "previous_run").all()
+    kept = lifecycle[lifecycle["lifecycle_stage"] == lifecycle["lifecycle_stage_before"]]
+    assert (kept["stage_entered_date"] == kept["stage_entered_date_before"]).all()
+    changed = lifecycle[lifecycle["lifecycle_stage"] != lifecycle["lifecycle_stage_before"]]
+    assert (changed["previous_stage"] == changed["lifecycle_stage_before"]).all()
+    assert (pd.to_datetime(changed["stage_entered_date"]) == pd.Timestamp(last)).all()
