@@ -246,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     say()
     say(
         f"- kam_transforms.clv (maximum likelihood, L-BFGS-B, analytic gradient): "
-        f"**median {ours * 1000:.1f} ms** of {len(our_times)} (fastest {min(our_times) * 1000:.1f} ms); "
+        f"**median {ours * 1000:.1f} ms** of {len(our_times)} "
+        f"(fastest {min(our_times) * 1000:.1f} ms); "
         f"r={fit.params.r:.4f} alpha={fit.params.alpha:.4f} "
         f"a={fit.params.a:.4f} b={fit.params.b:.4f} LL={fit.log_likelihood:.2f}"
     )
