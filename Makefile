@@ -16,7 +16,6 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
-export SQLFLUFF_ENV := KAM_LAKE_DIR=$(KAM_HOME)/lake
 
 .PHONY: install demo test lint browser clean
 
@@ -40,8 +39,8 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	KAM_LAKE_DIR=$(CURDIR)/dbt_project/tests/fixtures/lake KAM_BUILD_DB=/tmp/kam_sqlfluff.duckdb \
-		$(BIN)/sqlfluff lint dbt_project
+	KAM_LAKE_DIR=$(KAM_HOME)/lake KAM_BUILD_DB=$(KAM_HOME)/sqlfluff/build.duckdb \
+		$(BIN)/sqlfluff lint dbt_project/models
 
 # Headless Chromium (Debian's package) for the tests that look at Data Docs and emails.
 browser:
