@@ -172,14 +172,40 @@ def publish_marts(settings: Settings, as_of: date, run_id: str) -> dict[str, Any
 
 
 def _alerts_for(settings: Settings, as_of: date) -> Any:
-    from kam_transforms.warehouse import read_table
+    from kam_transforms.alerts.source import read_alerts
 
-    alerts = read_table(settings.serving_db, "main", "key_account_alerts")
-    return alerts[alerts["as_of_date"].astype(str) == as_of.isoformat()]
+    return read_alerts(settings.serving_db, as_of)
 
 
-def _alerts_state(settings: Settings) -> Path:
-    return settings.home / "alerts" / "state.sqlite"
+def _revenue_history(settings: Settings, as_of: date, customer_ids: list[str]) -> dict:
+    """The last 12 monthly revenues of each alerted customer, for the digest's trend chart."""
+    import duckdb
+
+    if not customer_ids:
+        return {}
+    with duckdb.connect(str(settings.serving_db), read_only=True) as con:
+        rows = con.execute(
+            "select customer_id, list(revenue_base order by month_start_date) "
+            "from fct_customer_monthly "
+            "where customer_id in (select unnest(?)) "
+            "and month_start_date > ?::date - interval 12 month and month_start_date <= ? "
+            "group by customer_id",
+            [customer_ids, as_of, as_of],
+        ).fetchall()
+    return {customer_id: [float(v or 0) for v in values] for customer_id, values in rows}
+
+
+def _alert_options(settings: Settings, as_of: date, alerts: Any) -> dict[str, Any]:
+    snooze_file = os.environ.get("KAM_SNOOZE_FILE")
+    return {
+        "state_path": settings.home / "alerts" / "state.sqlite",
+        "crm_base_url": os.environ.get("KAM_CRM_BASE_URL"),
+        "snoozes": Path(snooze_file) if snooze_file else None,
+        "renotify_after_days": int(os.environ.get("KAM_ALERT_RENOTIFY_DAYS", "7")),
+        "revenue_history": _revenue_history(
+            settings, as_of, sorted(set(alerts["customer_id"].dropna()))
+        ),
+    }
 
 
 def send_alerts(settings: Settings, as_of: date, smtp_conn_id: str = "kam_smtp") -> dict[str, Any]:
@@ -187,13 +213,13 @@ def send_alerts(settings: Settings, as_of: date, smtp_conn_id: str = "kam_smtp")
     from kam_transforms.alerts import publish_alerts
     from kam_transforms.alerts.deliver import transport_from_airflow
 
+    alerts = _alerts_for(settings, as_of)
     return publish_alerts(
-        _alerts_for(settings, as_of),
+        alerts,
         as_of,
         settings,
-        state_path=_alerts_state(settings),
         transport=transport_from_airflow(smtp_conn_id),
-        crm_base_url=os.environ.get("KAM_CRM_BASE_URL"),
+        **_alert_options(settings, as_of, alerts),
     )
 
 
@@ -201,13 +227,8 @@ def preview_alerts(settings: Settings, as_of: date, out_dir: Path | None = None)
     """Render the digests ``send_alerts`` would send, without sending or recording anything."""
     from kam_transforms.alerts import preview_alerts as preview
 
-    messages = preview(
-        _alerts_for(settings, as_of),
-        as_of,
-        settings,
-        state_path=_alerts_state(settings),
-        crm_base_url=os.environ.get("KAM_CRM_BASE_URL"),
-    )
+    alerts = _alerts_for(settings, as_of)
+    messages = preview(alerts, as_of, settings, **_alert_options(settings, as_of, alerts))
     written = []
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -217,7 +238,7 @@ def preview_alerts(settings: Settings, as_of: date, out_dir: Path | None = None)
             written.append(str(path))
     return {
         "as_of": as_of.isoformat(),
-        "digests": [{"to": msg["To"], "subject": msg["Subject"]} for msg in messages],
+        "digests": [{"to": str(msg["To"]), "subject": str(msg["Subject"])} for msg in messages],
         "files": written,
     }
 
