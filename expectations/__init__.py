@@ -6,8 +6,24 @@ A mart suite module defines ``TABLE`` (the mart), ``KEY`` (its grain), ``BASELIN
 Severities and tolerances live in :mod:`expectations.config`.
 """
 
-from expectations import customer_tiers, dim_customers, fct_order_lines, key_account_alerts
+from expectations import (
+    customer_facts,
+    customer_health,
+    customer_lifecycle,
+    customer_tiers,
+    dim_customers,
+    fct_order_lines,
+    key_account_alerts,
+)
 
 __all__ = ["MART_SUITES"]
 
-MART_SUITES = (customer_tiers, dim_customers, fct_order_lines, key_account_alerts)
+MART_SUITES = (
+    dim_customers,
+    fct_order_lines,
+    customer_facts,
+    customer_tiers,
+    customer_lifecycle,
+    customer_health,
+    key_account_alerts,
+)
