@@ -91,24 +91,28 @@ components as (
 
 ),
 
-scored as (
+weighted as (
 
     select
         components.*,
-        round(
-            cast(
-                (
-                    {{ weights.get('revenue_trend', 0) }} * components.revenue_trend_score
-                    + {{ weights.get('payment_discipline', 0) }} * components.payment_discipline_score
-                    + {{ weights.get('satisfaction', 0) }} * components.satisfaction_score
-                    + {{ weights.get('open_complaints', 0) }} * components.open_complaints_score
-                    + {{ weights.get('engagement_recency', 0) }} * components.engagement_recency_score
-                    + {{ weights.get('relationship_changes', 0) }} * components.relationship_changes_score
-                ) / {{ weight_total }} as {{ type_double() }}
-            ),
-            1
-        ) as health_score
+        (
+            {{ weights.get('revenue_trend', 0) }} * components.revenue_trend_score
+            + {{ weights.get('payment_discipline', 0) }} * components.payment_discipline_score
+            + {{ weights.get('satisfaction', 0) }} * components.satisfaction_score
+            + {{ weights.get('open_complaints', 0) }} * components.open_complaints_score
+            + {{ weights.get('engagement_recency', 0) }} * components.engagement_recency_score
+            + {{ weights.get('relationship_changes', 0) }} * components.relationship_changes_score
+        ) / {{ weight_total }} as weighted_score
     from components
+
+),
+
+scored as (
+
+    select
+        weighted.*,
+        {{ round_to('weighted.weighted_score', 1) }} as health_score
+    from weighted
 
 ),
 

@@ -245,12 +245,12 @@ final as (
         scored.value_quadrant,
         previous_run.value_quadrant as previous_value_quadrant,
         coalesce(scored.value_quadrant <> previous_run.value_quadrant, false) as is_quadrant_changed,
-        round(cast(scored.revenue_volume_score as {{ type_double() }}), 2) as revenue_volume_score,
-        round(cast(scored.revenue_potential_score as {{ type_double() }}), 2) as revenue_potential_score,
-        round(cast(scored.lifetime_value_score as {{ type_double() }}), 2) as lifetime_value_score,
-        round(cast(scored.product_fit_score as {{ type_double() }}), 2) as product_fit_score,
-        round(cast(scored.strategic_value_score as {{ type_double() }}), 2) as strategic_value_score,
-        round(cast(scored.key_account_score as {{ type_double() }}), 2) as key_account_score,
+        {{ round_to('scored.revenue_volume_score', 2) }} as revenue_volume_score,
+        {{ round_to('scored.revenue_potential_score', 2) }} as revenue_potential_score,
+        {{ round_to('scored.lifetime_value_score', 2) }} as lifetime_value_score,
+        {{ round_to('scored.product_fit_score', 2) }} as product_fit_score,
+        {{ round_to('scored.strategic_value_score', 2) }} as strategic_value_score,
+        {{ round_to('scored.key_account_score', 2) }} as key_account_score,
         scored.key_account_score >= {{ var('key_account_min_score') }} as is_key_account
     from scored
     left join previous_run
