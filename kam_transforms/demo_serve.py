@@ -33,6 +33,7 @@ Run by hand::
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import re
@@ -336,10 +337,14 @@ _DATE_PROPS = re.compile(r"(date|timestamp|_at$|^hs_date_entered)")
 def _comparable(prop: str, value: Any) -> Any:
     if value is None:
         return None
+    return _comparable_text(prop, str(value))
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _comparable_text(prop: str, text: str) -> Any:
     if _DATE_PROPS.search(prop):
-        text = str(value)
         return int(text) if text.lstrip("-").isdigit() else _ms(text)
-    return str(value)
+    return text
 
 
 class DemoCrmServer:
@@ -366,6 +371,8 @@ class DemoCrmServer:
         #: Records returned per object type (search results, listings, owners).
         self.served: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._version = 0
+        self._search_cache: dict[str, tuple[int, list[CrmObject]]] = {}
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -409,6 +416,7 @@ class DemoCrmServer:
             obj = self.store[object_type][oid]
             obj.properties.update({k: None if v is None else str(v) for k, v in properties.items()})
             obj.touch(at)
+            self._version += 1
 
     def create(
         self, object_type: str, oid: str, properties: dict[str, Any], at: str, **assoc: str
@@ -416,6 +424,7 @@ class DemoCrmServer:
         cursor = "lastmodifieddate" if object_type == "contacts" else "hs_lastmodifieddate"
         with self._lock:
             self.store[object_type][oid] = _obj(oid, properties, at, at, cursor, **assoc)
+            self._version += 1
 
     def archive(self, object_type: str, oid: str, at: str) -> None:
         """Archive (soft-delete) a record, as HubSpot's DELETE does."""
@@ -423,6 +432,7 @@ class DemoCrmServer:
             obj = self.store[object_type][oid]
             obj.archived, obj.archived_at = True, _iso(at)
             obj.touch(at)
+            self._version += 1
 
     # request handling
     def _take_fault(self, path: str) -> Fault | None:
@@ -483,18 +493,28 @@ class DemoCrmServer:
                     return True
             return False
 
-        with self._lock:
-            items = [o for o in self.store[object_type].values() if not o.archived and matches(o)]
         sorts = req.get("sorts") or []
-        if sorts:
-            s = sorts[0]
-            prop = s["propertyName"] if isinstance(s, dict) else str(s)
-            desc = isinstance(s, dict) and s.get("direction") == "DESCENDING"
-            items.sort(
-                key=lambda o: (_comparable(prop, o.properties.get(prop)) or 0, o.id), reverse=desc
-            )
-        else:
-            items.sort(key=lambda o: o.id)
+        # Paging through one query re-runs it per page; cache its result until a mutation.
+        cache_key = json.dumps([object_type, groups, sorts], sort_keys=True)
+        with self._lock:
+            cached = self._search_cache.get(cache_key)
+            if cached is not None and cached[0] == self._version:
+                items = cached[1]
+            else:
+                items = [
+                    o for o in self.store[object_type].values() if not o.archived and matches(o)
+                ]
+                if sorts:
+                    s = sorts[0]
+                    prop = s["propertyName"] if isinstance(s, dict) else str(s)
+                    desc = isinstance(s, dict) and s.get("direction") == "DESCENDING"
+                    items.sort(
+                        key=lambda o: (_comparable(prop, o.properties.get(prop)) or 0, o.id),
+                        reverse=desc,
+                    )
+                else:
+                    items.sort(key=lambda o: o.id)
+                self._search_cache[cache_key] = (self._version, items)
         after = int(req.get("after") or 0)
         if after >= self.search_cap:
             return 400, {
