@@ -292,6 +292,58 @@ def test_conditional_expectation_reaches_the_homogeneous_limit() -> None:
     assert got == pytest.approx(limit, rel=1e-7)
 
 
+@pytest.mark.parametrize("a, b", [(14.0, 40.0), (50.0, 150.0)])
+@pytest.mark.parametrize("r", [0.3, 5.0])
+@pytest.mark.parametrize(
+    "customer", [(52.0, 0, 0.0, 10.0), (52.0, 10, 30.0, 39.0), (300.0, 3, 20.0, 39.0)]
+)
+def test_conditional_expectations_when_dropout_barely_varies(
+    a: float, b: float, r: float, customer
+):
+    # Large a and b: nearly every customer has the same dropout probability. The Euler
+    # series would overflow; the all-positive series is used. Reference: integrate over p
+    # directly (the Beta density has no singularity for a > 1), lambda analytically.
+    t, x, t_x, T = customer
+    alpha = 5.0
+
+    def lam_moment(s: float) -> float:
+        return float(
+            np.exp(
+                special.gammaln(r + x)
+                - special.gammaln(r)
+                + r * np.log(alpha)
+                - (r + x) * np.log(alpha + s)
+            )
+        )
+
+    def pdf(p: float) -> float:
+        return float(np.exp((a - 1) * np.log(p) + (b - 1) * np.log1p(-p) - special.betaln(a, b)))
+
+    def over_p(g) -> float:
+        mode = (a - 1) / (a + b - 2)
+        return integrate.quad(
+            lambda p: g(p) * pdf(p), 0.0, 1.0, points=[mode], epsabs=0.0, epsrel=1e-12, limit=500
+        )[0]
+
+    numerator = over_p(lambda p: (1 - p) ** x / p * (lam_moment(T) - lam_moment(T + p * t)))
+    alive = over_p(lambda p: (1 - p) ** x) * lam_moment(T)
+    dead = over_p(lambda p: p * (1 - p) ** (x - 1)) * lam_moment(t_x) if x > 0 else 0.0
+    expected = numerator / (alive + dead)
+    params = BetaGeoParams(r=r, alpha=alpha, a=a, b=b)
+    got = conditional_expected_purchases(params, t, [x], [t_x], [T])[0]
+    assert got == pytest.approx(expected, rel=1e-8)
+
+
+def test_conditional_expectation_reaches_the_fixed_dropout_limit() -> None:
+    # a, b -> infinity with a/(a+b) = p fixed (a fit seen on small random data). A new
+    # alive customer then expects E_lambda[(1 - exp(-lambda p t)) / p] in closed form.
+    r, alpha, a, b, T, t = 0.17, 5.2, 3.4e6, 1.18e7, 10.0, 52.0
+    p = a / (a + b)
+    closed = -np.expm1(r * np.log((alpha + T) / (alpha + T + p * t))) / p
+    got = conditional_expected_purchases(BetaGeoParams(r, alpha, a, b), t, [0], [0.0], [T])[0]
+    assert got == pytest.approx(closed, rel=1e-6)
+
+
 @pytest.mark.parametrize("customer", CUSTOMERS)
 def test_probability_alive_matches_the_paper_formula(customer) -> None:
     _, x, t_x, T = customer
@@ -617,6 +669,35 @@ def test_a_base_with_no_visible_dropout_is_modelled_at_the_boundary() -> None:
     # About one purchase a week for the next 12 months.
     assert ((weekly["expected_purchases"] > 45) & (weekly["expected_purchases"] < 56)).all()
     assert model_runs_to_frame([run]).loc[0, "bgnbd_parameters_at_bound"] == "a"
+
+
+def test_random_small_order_books_never_crash_or_give_nan() -> None:
+    rng = np.random.default_rng(11)
+    seen: set[str] = set()
+    for _ in range(40):
+        rows = []
+        for c in range(int(rng.integers(0, 80))):
+            start = int(rng.integers(0, 400))
+            n_orders = int(rng.geometric(rng.uniform(0.05, 1.0)))
+            for day in start + np.sort(rng.integers(0, int(rng.integers(1, 400)), n_orders)):
+                margin = float(rng.choice([rng.normal(20, 30), 0.0, -5.0, rng.gamma(2, 10)]))
+                rows.append((f"c{c}", str(np.datetime64("2025-01-01") + int(day)), margin))
+        as_of = np.datetime64("2025-01-01") + int(rng.integers(0, 900))
+        cutoff = None if rng.random() < 0.5 else str(as_of - int(rng.integers(1, 300)))
+        with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+            clv, run = score_customers(
+                _orders(rows),
+                str(as_of),
+                calibration_cutoff=cutoff,
+                time_unit="weeks" if rng.random() < 0.5 else "days",
+                min_customers=int(rng.integers(1, 40)),
+                min_repeat_customers=int(rng.integers(1, 12)),
+                min_gamma_gamma_customers=int(rng.integers(1, 12)),
+            )
+        _assert_defined(clv)
+        json.dumps(run)
+        seen.update(clv["fallback_reason"].dropna().unique())
+    assert "non_positive_margin" in seen and "bgnbd_too_few_customers" in seen
 
 
 def test_no_orders_at_all() -> None:

@@ -508,9 +508,11 @@ def conditional_expected_purchases(
       ``1 - (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z)``, whose first two parameters do not
       grow with ``x`` (the paper's form overflows for heavy buyers); scipy's ``hyp2f1``, or
       the plain Gauss series where scipy returns inf/nan for large ``x`` and ``z -> 1``;
-    - when ``r > a + b`` (a fairly homogeneous base of regular buyers), the Euler series
-      alternates with huge terms, so the paper's own all-positive series is summed in log
-      space instead.
+    - when ``r > a + b`` (a fairly homogeneous base of regular buyers) the Euler series
+      alternates with huge terms, and when ``a`` is large (nearly everyone has the same
+      dropout probability) it overflows; there the paper's own series, whose terms are all
+      positive, is summed instead (term ratios, in log space if the first term underflows).
+      Rows the Euler form cannot evaluate also fall back to it.
 
     The division by ``1 + a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)`` is a multiplication by
     P(alive), computed in log-odds form.
@@ -527,8 +529,14 @@ def conditional_expected_purchases(
     # The positive series needs about (r+x) z/(1-z) terms (the posterior expected count).
     with np.errstate(divide="ignore", over="ignore"):
         terms_needed = (r + x) * t_arr / (alpha + t_cal)
+    # The Euler series misbehaves when its parameters a+b-1-r (large r) or a-1 (large a:
+    # nearly everyone has the same dropout probability) are large; the positive series
+    # does not, but needs about (r+x) z/(1-z) terms.
+    can_sum_positive = a + b + x - 1.0 > 0
     positive = (
-        (a + b - 1.0 - r < -1.0) & (a + b + x - 1.0 > 0) & (terms_needed < _SERIES_MAX_TERMS / 4)
+        ((a + b - 1.0 - r < -1.0) | (a - 1.0 > _SERIES_MIN_EXCESS))
+        & can_sum_positive
+        & (terms_needed < _SERIES_MAX_TERMS / 4)
     )
     bracket = np.full_like(z, np.nan)
     if positive.any():
@@ -538,7 +546,15 @@ def conditional_expected_purchases(
     # Everything else, and any row the positive series did not finish, takes the Euler form.
     rest = ~np.isfinite(bracket)
     if rest.any():
-        bracket[rest] = _bracket_euler(r, a, b, x[rest], z[rest], log_one_minus_z[rest])
+        with np.errstate(over="ignore", invalid="ignore"):
+            bracket[rest] = _bracket_euler(r, a, b, x[rest], z[rest], log_one_minus_z[rest])
+    # Last resort for rows the Euler form could not evaluate: the positive series without
+    # the estimate's limit (still at most _SERIES_MAX_TERMS terms; NaN if that is not enough).
+    retry = ~np.isfinite(bracket) & can_sum_positive & ~positive
+    if retry.any():
+        bracket[retry] = _bracket_positive_series(
+            r, a, b, x[retry], z[retry], log_one_minus_z[retry]
+        )
     p_alive = expit(-_log_odds_dead(params, x, t_x, t_cal))
     out = (a + b + x - 1.0) / (a - 1.0) * bracket * p_alive
     return np.asarray(np.where(t_arr == 0, 0.0, out), dtype=np.float64)
