@@ -82,7 +82,7 @@ def test_full_then_incremental_with_updates_and_deletes(
         for col in ent.columns:
             if col in NUMERIC:
                 diff = (pd.to_numeric(got[col]) - pd.to_numeric(expected[col])).abs().max()
-                assert diff < 1e-6, (ent.name, col)
+                assert diff == 0, (ent.name, col)  # numerically exact
             else:
                 mismatch = got[col].fillna("") != expected[col]
                 assert not mismatch.any(), (ent.name, col, got[mismatch][[*key, col]].head())

@@ -206,7 +206,7 @@ QUERIES: dict[str, OdooQuery] = {
             "currency": "c.name",
             "rate_date": "r.name",
             # Odoo's rate is units of the currency per company-currency unit
-            "rate_to_base": "(1.0 / nullif(r.rate, 0))::float8",
+            "rate_to_base": "round(1.0 / nullif(r.rate, 0), 10)::float8",
         },
         source="{s}.res_currency_rate r join {s}.res_currency c on c.id = r.currency_id",
         scope="true",
