@@ -522,8 +522,7 @@ class DemoCrmServer:
                 "category": "VALIDATION_ERROR",
                 "message": f"paging beyond {self.search_cap} results is not supported",
             }
-        capped = items[: self.search_cap]
-        chunk, nxt = self._page(capped, int(req.get("limit") or 10), str(after))
+        chunk, nxt = self._page(items, int(req.get("limit") or 10), str(after))
         self._count(f"search:{object_type}", len(chunk))
         body: dict[str, Any] = {
             "total": len(items),

@@ -151,3 +151,20 @@ def test_token_from_airflow_connection_or_env(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delenv("KAM_HUBSPOT_TOKEN")
     with pytest.raises(HubSpotAuthError, match="no HubSpot token"):
         HubSpotConnector.from_airflow_or_env()
+
+
+def test_search_past_the_result_cap_restarts_from_the_last_timestamp(exports: Path) -> None:
+    from datetime import UTC, datetime
+
+    from kam_transforms.extract.run import Window
+
+    expected = pd.read_csv(exports / "crm" / "activities.csv", dtype=str)
+    with DemoCrmServer(exports, TOKEN, search_cap=40) as server:
+        connector = HubSpotConnector(server.base_url, TOKEN, page_size=20, search_cap=40)
+        window = Window(AS_OF, None, datetime(2026, 11, 1, tzinfo=UTC), Path("unused"))
+        got = connector.fetch(entity("crm", "activities"), window).frame
+        restarts = [
+            r for r in server.requests if r["path"].endswith("/search") and "after" not in r["body"]
+        ]
+    assert sorted(got["activity_id"]) == sorted(expected["activity_id"])  # each exactly once
+    assert len(restarts) > len(expected) // 40  # the cap was hit and the query restarted

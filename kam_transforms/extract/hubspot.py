@@ -328,6 +328,7 @@ class HubSpotClient:
             after: str | None = None
             last_ts: int | None = None
             restart = False
+            read = 0
             while True:
                 body: dict[str, Any] = {
                     "filterGroups": [{"filters": filters}],
@@ -339,7 +340,9 @@ class HubSpotClient:
                     body["after"] = after
                 page = self.request("POST", f"/crm/v3/objects/{spec.object_type}/search", body=body)
                 self._bump("pages")
-                for obj in page.get("results", []):
+                results = page.get("results", [])
+                read += len(results)
+                for obj in results:
                     ts = _parse_ts(
                         (obj.get("properties") or {}).get(spec.cursor) or obj.get("updatedAt")
                     )
@@ -349,9 +352,9 @@ class HubSpotClient:
                     seen.add(str(obj["id"]))
                     yield obj
                 after = ((page.get("paging") or {}).get("next") or {}).get("after")
-                if not after:
+                if not after and read >= int(page.get("total") or 0):
                     return
-                if int(after) >= self.search_cap:
+                if not after or int(after) >= self.search_cap:
                     restart = True
                     break
             if restart:

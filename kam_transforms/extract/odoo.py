@@ -91,7 +91,7 @@ QUERIES: dict[str, OdooQuery] = {
             ),
             "account_payment_term_line": _t("payment_id nb_days"),
             "product_pricelist": _t("id currency_id"),
-            "res_currency": _t("id name"),
+            "res_currency": _t("id name active"),
         },
     ),
     "products": OdooQuery(
@@ -338,6 +338,9 @@ class OdooConnector:
                 frame = pd.DataFrame(cur.fetchall(), columns=names)
                 cur.execute(keys, params)
                 source_keys = {tuple(str(v) for v in row) for row in cur.fetchall()}
+                # Odoo's active currencies count as known (fx rates may land in parallel)
+                cur.execute(self._sql("select name from {s}.res_currency where active"))
+                currencies = {str(r[0]).upper() for r in cur.fetchall() if r[0]}
         cursor_values = frame.pop("__cursor")
         cursor_max = None
         if len(cursor_values):
@@ -364,6 +367,7 @@ class OdooConnector:
             frame=frame,
             origin=f"odoo:{self.schema}:{ent.name}",
             cursor_max=cursor_max,
+            currencies=currencies,
             stats={
                 "changed": len(frame) - len(gone),
                 "deleted": len(gone),
