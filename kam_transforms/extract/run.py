@@ -152,20 +152,22 @@ def run_extract(
     end = window.since
     if cursor is not None and (end is None or cursor > end):
         end = cursor
-    if connector.incremental:
-        store.commit(
-            ent,
-            as_of,
-            start=window.since.isoformat() if window.since else None,
-            end=end.isoformat() if end else None,
-            connector=connector.name,
-            details={
-                "batch_id": outcome.batch_id,
-                "rows_in": outcome.rows_in,
-                "rows_landed": outcome.rows_landed,
-                "rows_quarantined": outcome.rows_quarantined,
-            },
-        )
+    # Full-snapshot connectors (file drops) record their batch too, with no cursor: a later
+    # switch to an incremental connector then starts with a full extract.
+    store.commit(
+        ent,
+        as_of,
+        start=window.since.isoformat() if window.since else None,
+        end=end.isoformat() if end else None,
+        connector=connector.name,
+        details={
+            "batch_id": outcome.batch_id,
+            "rows_in": outcome.rows_in,
+            "rows_landed": outcome.rows_landed,
+            "rows_quarantined": outcome.rows_quarantined,
+            "quarantine_reasons": outcome.quarantine_reasons,
+        },
+    )
     summary = outcome.as_dict() | {
         "connector": connector.name,
         "since": window.since.isoformat() if window.since else None,
