@@ -394,23 +394,35 @@ def html_with_inline_images(message: EmailMessage) -> str:
     return html
 
 
-def test_zh_cn_digest_decodes_and_renders_in_chromium(
-    warehouse: Warehouse, settings: Settings, tmp_path: Path
-) -> None:
-    from PIL import Image
+@dataclasses.dataclass(frozen=True)
+class ZhDigest:
+    received: Received
+    alerts: pd.DataFrame  # the rows of the zh-CN owner
 
+
+@pytest.fixture(scope="module")
+def zh_digest(warehouse: Warehouse, tmp_path_factory: pytest.TempPathFactory) -> ZhDigest:
+    """The digest of the first active zh-CN owner, sent with revenue sparklines."""
+    home = tmp_path_factory.mktemp("zh_digest")
+    settings = dataclasses.replace(
+        Settings.from_env(), home=home, outbox_dir=home / "outbox",
+        sales_ops_email=SALES_OPS, mail_from=MAIL_FROM,
+    )  # fmt: skip
     frame = warehouse.alerts
     zh_rows = frame[(frame["owner_locale"] == "zh-CN") & frame["owner_is_active"]]
     owner = zh_rows["owner_email"].iloc[0]
-    mine = frame[frame["owner_email"] == owner]
     handler = Collector()
     with smtp_server(handler) as port:
         publish_alerts(
-            frame, AS_OF, settings, tmp_path / "state.sqlite", transport=plain(port),
-            revenue_history=warehouse.revenue_history,
+            frame, AS_OF, settings, home / "state.sqlite", transport=plain(port),
+            crm_base_url="", revenue_history=warehouse.revenue_history,
         )  # fmt: skip
     (received,) = [r for r in handler.messages if r.rcpt_tos[0] == owner]
+    return ZhDigest(received, frame[frame["owner_email"] == owner])
 
+
+def test_zh_cn_digest_decodes_to_the_right_chinese_text(zh_digest: ZhDigest) -> None:
+    received, mine = zh_digest.received, zh_digest.alerts
     raw_subject = re.search(rb"^Subject: (.*(?:\r\n[ \t].*)*)", received.content, re.M)
     assert raw_subject is not None and raw_subject.group(1).isascii()  # RFC 2047 on the wire
     assert b"=?utf-8?" in raw_subject.group(1).lower()
@@ -427,9 +439,16 @@ def test_zh_cn_digest_decodes_and_renders_in_chromium(
         assert f"== {row.customer_name} ({row.customer_id}) ==" in text
         assert row.reason in text
     assert any(label in text for label in ("客户等级变化", "客户流失预警", "关系变化", "付款预警"))
+    html = message.get_body(("html",))
+    assert html is not None and "关键客户预警" in str(html.get_content())
 
+
+def test_zh_cn_digest_renders_in_chromium(zh_digest: ZhDigest, tmp_path: Path) -> None:
+    from PIL import Image
+
+    mine = zh_digest.alerts
     html_file = tmp_path / "digest.html"
-    html_file.write_text(html_with_inline_images(message), encoding="utf-8")
+    html_file.write_text(html_with_inline_images(zh_digest.received.message), encoding="utf-8")
     png = tmp_path / "digest.png"
     run_chromium(tmp_path / "profile", "--window-size=900,1200", f"--screenshot={png}",
                  html_file.as_uri())  # fmt: skip
@@ -451,7 +470,10 @@ def test_zh_cn_digest_decodes_and_renders_in_chromium(
         assert name in dom
     assert 1 <= dom.count("data:image/png;base64,") <= mine["customer_id"].nunique()
 
-    # Without a CJK font Chromium draws every Chinese character as the same empty box.
+
+def test_chinese_text_renders_as_glyphs(tmp_path: Path) -> None:
+    """Without a CJK font Chromium draws every Chinese character as the same empty box, so
+    the screenshot above would show boxes; make test must install one."""
     if not cjk_glyphs_render(tmp_path):
         message = "no CJK font: Chinese text renders as boxes (install fonts-noto-cjk)"
         if os.environ.get("CI") == "true":
