@@ -96,6 +96,7 @@ def test_full_then_incremental_with_updates_and_deletes(
         DSN, schema, "account_move", 3,
         {"payment_state": "paid", "amount_residual": 0}, at("2026-11-01T10:00:00"),
     )  # fmt: skip
+    odoo_update(DSN, schema, "res_partner", 4, {"active": False}, at("2026-11-01T07:00:00"))
     odoo_delete(DSN, schema, "account_payment", 1)
     odoo_delete(DSN, schema, "sale_order_line", 1)
     odoo_update(DSN, schema, "res_partner", 2, {"name": "later"}, at("2026-11-02T08:00:00"))
@@ -103,15 +104,17 @@ def test_full_then_incremental_with_updates_and_deletes(
     results = {ent.name: run_extract(odoo, ent, lake, NEXT) for ent in ERP}
     assert {n: r["rows_landed"] for n, r in results.items()} == {
         "fx_rates": 0,
-        "customers": 1,
+        "customers": 2,
         "products": 0,
         "orders": 0,
         "order_lines": 2,
         "invoices": 1,
         "payments": 1,
     }
-    customer = landed(lake, "customers", NEXT).iloc[0]
-    assert (customer["customer_id"], customer["customer_name"]) == ("CUS-0000001", "更名后的客户")
+    customers = landed(lake, "customers", NEXT).set_index("customer_id")
+    assert customers.loc["CUS-0000001", "customer_name"] == "更名后的客户"
+    assert customers.loc["CUS-0000001", "is_deleted"] == "false"
+    assert customers.loc["CUS-0000004", "is_deleted"] == "true"  # archived: a soft delete
     lines = landed(lake, "order_lines", NEXT).set_index("order_line_id")
     assert lines.loc["2", ["quantity", "is_deleted"]].tolist() == ["5", "false"]
     assert lines.loc["1", "is_deleted"] == "true"  # hard delete -> tombstone
