@@ -131,6 +131,10 @@ def test_401_stops_at_once_without_leaking_the_token(exports: Path, tmp_path: Pa
         server.inject(401)
         with pytest.raises(HubSpotAuthError):
             run_extract(good, entity("crm", "owners"), lake, AS_OF)
+        server.inject(403)  # a token without the scope: no retries either
+        with pytest.raises(HubSpotAuthError, match="HTTP 403"):
+            run_extract(good, entity("crm", "tickets"), lake, AS_OF)
+        assert good.client.stats["requests"] == 2
     assert not (lake / "raw").exists()
     assert WatermarkStore(lake).watermark(entity("crm", "accounts")) is None
 

@@ -314,3 +314,20 @@ def test_a_killed_extract_leaves_no_partial_batch_and_the_watermark(tmp_path: Pa
     assert [r["account_id"] for r in raw_rows(lake, ACCOUNTS, date(2026, 11, 1))] == ["A2"]
     assert WatermarkStore(lake).watermark(ACCOUNTS) == "2026-11-01T10:00:00+00:00"
     assert datetime.fromisoformat(WatermarkStore(lake).watermark(ACCOUNTS) or "").tzinfo == UTC
+
+
+def test_every_entity_has_a_raw_suite_module() -> None:
+    import importlib
+
+    import great_expectations as gx
+
+    from kam_transforms.entities import ENTITIES
+
+    for ent in ENTITIES:
+        module = importlib.import_module(f"expectations.raw_{ent.name}")
+        assert (module.SOURCE, module.ENTITY, module.KEY) == (ent.source, ent.name, ent.key)
+        suite = module.build(gx, AS_OF, {"USD", "EUR"})
+        assert suite.name == f"raw_{ent.source}_{ent.name}"
+        kinds = {e.expectation_type for e in suite.expectations}
+        assert "expect_table_columns_to_match_set" in kinds
+        assert kinds & {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"}
