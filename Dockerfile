@@ -8,5 +8,5 @@ COPY --chown=airflow:root kam_transforms /opt/kam/kam_transforms
 COPY --chown=airflow:root expectations /opt/kam/expectations
 COPY --chown=airflow:root dbt_project /opt/kam/dbt_project
 COPY --chown=airflow:root dags /opt/airflow/dags
-RUN pip install --no-cache-dir -c /opt/kam/constraints.txt -e /opt/kam \
-        "apache-airflow-providers-celery" "psycopg2-binary" "redis"
+RUN pip install --no-cache-dir -c /opt/kam/constraints.txt -e "/opt/kam[celery]"
+

@@ -6,10 +6,11 @@ parsing this file loads neither pandas, dbt, Great Expectations nor DuckDB.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import Param, dag, get_current_context, task
 
 WAREHOUSE_POOL = "kam_warehouse"  # one slot: DuckDB allows one writer per file
 ENTITIES = [
@@ -31,8 +32,11 @@ ENTITIES = [
 
 
 def _as_of() -> str:
-    """The run's as-of date: the date of its data interval end (never the wall clock)."""
+    """The run's as-of date: the ``as_of`` param of a manual run, else the date of the data
+    interval end (never the wall clock)."""
     context = get_current_context()
+    if context["params"].get("as_of"):
+        return str(context["params"]["as_of"])
     end = context.get("data_interval_end") or context["dag_run"].run_after
     return end.in_timezone("UTC").date().isoformat()
 
@@ -45,13 +49,21 @@ def _settings():  # noqa: ANN202 - imported lazily on purpose
 
 @dag(
     dag_id="kam_pipeline",
-    schedule="@daily",
+    schedule=os.environ.get("KAM_PIPELINE_SCHEDULE", "@daily") or None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
     tags=["kam", "warehouse"],
     default_args={"retries": 2, "retry_delay": timedelta(minutes=2)},
     doc_md=__doc__,
+    params={
+        "as_of": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="Recompute this date (YYYY-MM-DD) instead of the data interval end.",
+        )
+    },
 )
 def kam_pipeline() -> None:
     @task
