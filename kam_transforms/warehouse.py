@@ -99,6 +99,35 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _copy_with_contract(con: duckdb.DuckDBPyConnection, rel: Relation) -> None:
+    """Create the table as the build declared it (dbt's contract: types, not null, primary
+    key) in the staged serving file, then copy its rows."""
+    columns = con.execute(
+        "select column_name, data_type, is_nullable from duckdb_columns() "
+        "where database_name = 'build' and schema_name = ? and table_name = ? "
+        "order by column_index",
+        [rel.schema, rel.name],
+    ).fetchall()
+    if not columns:
+        raise PublishError(f"{rel.schema}.{rel.name} is in the manifest but not in the build")
+    keys = con.execute(
+        "select constraint_column_names from duckdb_constraints() "
+        "where database_name = 'build' and schema_name = ? and table_name = ? "
+        "and constraint_type = 'PRIMARY KEY'",
+        [rel.schema, rel.name],
+    ).fetchone()
+    parts = [
+        f"{quote_ident(name)} {data_type}{'' if nullable else ' not null'}"
+        for name, data_type, nullable in columns
+    ]
+    if keys:
+        parts.append(f"primary key ({', '.join(quote_ident(k) for k in keys[0])})")
+    target = f"main.{quote_ident(rel.name)}"
+    con.execute(f"create table {target} ({', '.join(parts)})")
+    source = f"build.{quote_ident(rel.schema)}.{quote_ident(rel.name)}"
+    con.execute(f"insert into {target} select * from {source}")  # noqa: S608 - quoted identifiers
+
+
 def publish(
     build_db: Path,
     serving_db: Path,
@@ -122,11 +151,7 @@ def publish(
     with duckdb.connect(str(staged)) as con:
         con.execute(f"attach {_sql_string(str(build_db))} as build (read_only)")
         for rel in marts:
-            target = quote_ident(rel.name)
-            con.execute(
-                f"create table main.{target} as "  # noqa: S608 - identifiers from the manifest
-                f"select * from build.{quote_ident(rel.schema)}.{quote_ident(rel.name)}"
-            )
+            _copy_with_contract(con, rel)
             counts[rel.name] = count_rows(con, "main", rel.name)
         if audit_db is not None and audit_db.exists():
             con.execute(f"attach {_sql_string(str(audit_db))} as audit (read_only)")

@@ -119,3 +119,30 @@ def test_identifiers_are_checked() -> None:
     for bad in ('x"; drop table y; --', "a b", "", "1abc"):
         with pytest.raises(ValueError, match="refusing identifier"):
             quote_ident(bad)
+
+
+def test_published_tables_keep_the_build_contract(tmp_path: Path) -> None:
+    build, serving = tmp_path / "build.duckdb", tmp_path / "serving.duckdb"
+    with duckdb.connect(str(build)) as con:
+        con.execute("create schema main_marts")
+        con.execute(
+            "create table main_marts.customer_tiers "
+            "(customer_id varchar primary key, abc_class varchar not null, share double)"
+        )
+        con.execute("insert into main_marts.customer_tiers values ('C1', 'A', 0.5)")
+    publish(build, serving, [Relation("main_marts", "customer_tiers")], date(2026, 10, 31), "r")
+    with duckdb.connect(str(serving), read_only=True) as con:
+        columns = con.execute(
+            "select column_name, data_type, is_nullable from information_schema.columns "
+            "where table_name = 'customer_tiers' order by ordinal_position"
+        ).fetchall()
+        constraints = con.execute(
+            "select constraint_type from duckdb_constraints() where table_name = 'customer_tiers' "
+            "order by 1"
+        ).fetchall()
+    assert columns == [
+        ("customer_id", "VARCHAR", "NO"),
+        ("abc_class", "VARCHAR", "NO"),
+        ("share", "DOUBLE", "YES"),
+    ]
+    assert ("PRIMARY KEY",) in constraints
