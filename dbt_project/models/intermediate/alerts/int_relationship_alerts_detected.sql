@@ -90,7 +90,8 @@ account_manager_change as (
         case when abc_class = 'A' then 'high' else 'medium' end as severity,
         coalesce(owner_id, 'none') as alert_subject,
         'Account manager changed '
-        || cast(days_since_assigned as {{ dbt.type_string() }}) || ' days ago (on '
+        || cast(days_since_assigned as {{ dbt.type_string() }})
+        || case when days_since_assigned = 1 then ' day' else ' days' end || ' ago (on '
         || cast(owner_assigned_date as {{ dbt.type_string() }}) || '): the account is now owned by '
         || coalesce(owner_name, 'nobody') || '; plan the hand-over with the customer.' as reason,
         {{ json_object_text([
@@ -150,7 +151,8 @@ key_contact_left as (
         contact_id as alert_subject,
         'Decision maker (' || coalesce(role, 'role unknown') || ') left: inactive in the CRM since '
         || cast(left_date as {{ dbt.type_string() }}) || ', '
-        || cast(days_since_left as {{ dbt.type_string() }}) || ' days ago; '
+        || cast(days_since_left as {{ dbt.type_string() }})
+        || case when days_since_left = 1 then ' day' else ' days' end || ' ago; '
         || cast(active_decision_maker_count as {{ dbt.type_string() }})
         || ' active decision maker(s) remain.' as reason,
         {{ json_object_text([

@@ -113,7 +113,8 @@ competitor_loss as (
         'Opportunity ' || opportunity_id || ' ({{ base_currency }} '
         || coalesce({{ format_thousands('amount_base') }}, '?')
         || ') lost to ' || competitor || ' on ' || cast(closed_date as {{ dbt.type_string() }})
-        || ', ' || cast(days_since_lost as {{ dbt.type_string() }}) || ' days ago.' as reason,
+        || ', ' || cast(days_since_lost as {{ dbt.type_string() }})
+        || case when days_since_lost = 1 then ' day' else ' days' end || ' ago.' as reason,
         {{ json_object_text([
             ('opportunity_id', 'opportunity_id'),
             ('competitor', 'competitor'),
