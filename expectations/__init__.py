@@ -7,6 +7,7 @@ Severities and tolerances live in :mod:`expectations.config`.
 """
 
 from expectations import (
+    customer_clv,
     customer_facts,
     customer_health,
     customer_lifecycle,
@@ -22,6 +23,7 @@ MART_SUITES = (
     dim_customers,
     fct_order_lines,
     customer_facts,
+    customer_clv,
     customer_tiers,
     customer_lifecycle,
     customer_health,

@@ -10,7 +10,7 @@ flagged per customer in ``is_fallback`` / ``fallback_reason``.
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from kam_transforms.clv.predict import score_customers
+    from kam_transforms.clv.warehouse import score_for_warehouse
 
     purchases = (
         dbt.ref("fct_order_lines")
@@ -20,12 +20,14 @@ def model(dbt, session):
         )
         .df()
     )
-    scored, model_run = score_customers(
-        purchases,
-        dbt.config.get("as_of_date"),
-        horizon_months=int(dbt.config.get("clv_horizon_months")),
-        annual_discount_rate=float(dbt.config.get("clv_annual_discount_rate")),
-    )
+    # dbt parses these calls: their arguments must be literals.
+    config = {
+        "as_of_date": dbt.config.get("as_of_date"),
+        "clv_horizon_months": dbt.config.get("clv_horizon_months"),
+        "clv_annual_discount_rate": dbt.config.get("clv_annual_discount_rate"),
+        "clv_holdout_weeks": dbt.config.get("clv_holdout_weeks"),
+    }
+    scored, model_run = score_for_warehouse(purchases, config)
     scored["model_version"] = model_run["model_version"]
     for column in ("p_alive", "expected_purchases"):
         scored[column] = scored[column].astype("float64")
