@@ -425,3 +425,28 @@ def test_planted_scenarios_land_where_they_should(build: Build) -> None:
         facts.loc[scenarios["no_recent_touchpoint"]["account_id"], "days_since_last_touchpoint"]
         >= 150
     )
+
+
+def test_customer_monthly_is_dense_and_sums_to_the_fact(build: Build) -> None:
+    monthly = build.query(
+        "select customer_id, month_start_date, cohort_month_date, revenue_base, order_count, "
+        "is_active from fct_customer_monthly"
+    )
+    lines = build.query(
+        "select customer_id, order_date, order_id, revenue_base from fct_order_lines"
+    )
+    assert abs(monthly["revenue_base"].sum() - lines["revenue_base"].sum()) < 1e-3
+    assert monthly["customer_id"].nunique() == lines["customer_id"].nunique()
+
+    first = pd.to_datetime(lines.groupby("customer_id")["order_date"].min()).dt.to_period("M")
+    last_month = pd.Timestamp(AS_OF).to_period("M")
+    expected_rows = sum((last_month - month).n + 1 for month in first)
+    assert len(monthly) == expected_rows
+
+    lines["month"] = pd.to_datetime(lines["order_date"]).dt.to_period("M")
+    orders = lines.groupby(["customer_id", "month"])["order_id"].nunique()
+    monthly["month"] = pd.to_datetime(monthly["month_start_date"]).dt.to_period("M")
+    active = monthly[monthly["is_active"]].set_index(["customer_id", "month"])["order_count"]
+    assert active.sort_index().equals(
+        orders.sort_index().rename("order_count").astype(active.dtype)
+    )
