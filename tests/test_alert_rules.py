@@ -271,7 +271,7 @@ def test_overdue_and_cadence_match_the_marts(build: Build, alerts: pd.DataFrame)
 def test_low_p_alive_matches_the_clv_model(build: Build, alerts: pd.DataFrame) -> None:
     key = set(_key_accounts(build)["customer_id"])
     clv = build.query(
-        "select customer_id, p_alive, is_fallback from main_intermediate.int_customer_clv_scored"
+        "select customer_id, p_alive, is_fallback from customer_clv"
     )
     low = clv[(clv["p_alive"] < 0.5) & ~clv["is_fallback"].fillna(False).astype(bool)]
     assert fired(alerts, "low_p_alive") == set(low["customer_id"]) & key

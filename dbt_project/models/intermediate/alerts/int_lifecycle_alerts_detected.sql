@@ -7,7 +7,7 @@
 --     derived from the order history before there was a previous run); high on class A,
 --     else medium.
 --   low_p_alive: the BG/NBD probability that the customer is still active
---     (int_customer_clv_scored.p_alive, model fallbacks excluded) is below
+--     (customer_clv.p_alive, model fallbacks excluded) is below
 --     alert_low_p_alive_threshold; high below half of it, else medium.
 -- Key accounts: class A or is_key_account. Columns: customer_id, rule_id, alert_type,
 -- severity, alert_subject, reason, evidence.
@@ -37,7 +37,7 @@ lifecycle as (
 
 clv as (
 
-    select * from {{ ref('int_customer_clv_scored') }}
+    select * from {{ ref('customer_clv') }}
 
 ),
 
