@@ -161,7 +161,7 @@ potential_toward_core as (
                         cast(round(100 * measure_growth_share, 0) as {{ dbt.type_int() }}) as {{ dbt.type_string() }}
                     )
                     || '% on the prior 12 months',
-                    ''
+                    ', new since the prior 12 months'
                 ) || '.'
         end as reason,
         {{ json_object_text([
