@@ -42,11 +42,13 @@ lint: $(STAMP)
 	KAM_LAKE_DIR=$(KAM_HOME)/lake KAM_BUILD_DB=$(KAM_HOME)/sqlfluff/build.duckdb \
 		$(BIN)/sqlfluff lint dbt_project/models
 
-# Headless Chromium (Debian's package) for the tests that look at Data Docs and emails.
+# Headless Chromium and a CJK font (Debian's packages) for the tests that look at Data Docs
+# and at the en and zh-CN emails as a person would.
 browser:
-	@command -v chromium > /dev/null || { \
-		echo "installing chromium (Debian package) for the browser tests"; \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium > /dev/null; }
+	@{ command -v chromium && fc-list : family | grep -qi "Noto Sans CJK"; } > /dev/null 2>&1 || { \
+		echo "installing chromium and fonts-noto-cjk (Debian packages) for the browser tests"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+			chromium fonts-noto-cjk > /dev/null; }
 
 test: lint browser
 	$(BIN)/pytest

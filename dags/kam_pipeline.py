@@ -13,6 +13,9 @@ import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
 WAREHOUSE_POOL = "kam_warehouse"  # one slot: DuckDB allows one writer per file
+# One extract task per canonical entity; fx rates land first because every other batch
+# checks its currencies against them.
+FX_RATES = "erp/fx_rates"
 ENTITIES = [
     "crm/accounts",
     "crm/owners",
@@ -27,7 +30,6 @@ ENTITIES = [
     "erp/order_lines",
     "erp/invoices",
     "erp/payments",
-    "erp/fx_rates",
 ]
 
 
@@ -74,10 +76,16 @@ def kam_pipeline() -> None:
     def extract(qualified: str, as_of: str) -> dict:
         from datetime import date
 
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from kam_transforms.extract import HubSpotAuthError, RawValidationError, SchemaDriftError
         from kam_transforms.pipeline import extract_entity
 
         source, name = qualified.split("/")
-        return extract_entity(_settings(), date.fromisoformat(as_of), source, name)
+        try:
+            return extract_entity(_settings(), date.fromisoformat(as_of), source, name)
+        except (SchemaDriftError, RawValidationError, HubSpotAuthError) as exc:
+            raise AirflowFailException(str(exc)) from exc  # a retry cannot fix these
 
     @task(pool=WAREHOUSE_POOL, retries=0)
     def dbt_build(as_of: str, landed: list[dict]) -> dict:
@@ -125,8 +133,10 @@ def kam_pipeline() -> None:
         return result
 
     day = as_of()
+    fx_rates = extract.override(task_id="extract_fx_rates")(qualified=FX_RATES, as_of=day)
     landed = extract.partial(as_of=day).expand(qualified=ENTITIES)
-    built = dbt_build(day, landed)
+    fx_rates >> landed
+    built = dbt_build(day, [fx_rates, landed])
     validated = validate(day, built)
     published = publish(day, validated)
     summary(day, alerts(day, published))

@@ -35,12 +35,27 @@ def _demo_data(args: argparse.Namespace, settings: Settings) -> Any:
 
 
 def _extract(args: argparse.Namespace, settings: Settings) -> Any:
-    from kam_transforms.extract.files import land_exports
+    import os
 
+    from kam_transforms.extract import ordered_entities
+    from kam_transforms.extract.run import CONNECTOR_ENV
+    from kam_transforms.pipeline import extract_entity
+
+    if args.connector:
+        if not args.source:
+            raise SystemExit("kam extract: --connector needs --source")
+        os.environ[CONNECTOR_ENV[args.source]] = args.connector
     return [
-        r.as_dict()
-        for r in land_exports(settings.exports_dir, settings.lake_dir, args.as_of, args.source)
+        extract_entity(settings, args.as_of, ent.source, ent.name)
+        for ent in ordered_entities(args.source)
+        if args.entity is None or ent.name == args.entity
     ]
+
+
+def _demo_serve(args: argparse.Namespace, settings: Settings) -> Any:
+    from kam_transforms.demo_serve import main as demo_serve
+
+    return demo_serve(args.rest)
 
 
 def _build(args: argparse.Namespace, settings: Settings) -> Any:
@@ -106,8 +121,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--anchor", type=_date, help="the world's last date (default: --as-of)")
 
-    p = add("extract", _extract, "land the file-drop exports into the lake")
+    p = add("extract", _extract, "land the sources' entities into the lake")
     p.add_argument("--source", choices=["crm", "erp"])
+    p.add_argument("--entity", help="one canonical entity, e.g. accounts")
+    p.add_argument("--connector", choices=["files", "hubspot", "odoo"],
+                   help="override KAM_CRM_CONNECTOR / KAM_ERP_CONNECTOR for this run")
+
+    p = add("demo-serve", _demo_serve, "serve the demo data as a HubSpot API or Odoo schema",
+            as_of=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="crm|odoo and their options")
 
     p = add("build", _build, "run dbt build into the build warehouse")
     p.add_argument("--select", help="dbt node selection")
@@ -136,7 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        _print(args.func(args, Settings.from_env()))
+        result = args.func(args, Settings.from_env())
+        if result is not None:
+            _print(result)
     except Exception as exc:  # noqa: BLE001 - the CLI reports any failure on one line
         if args.verbose:
             raise

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from kam_transforms.config import DBT_PROJECT_DIR, Settings
-from kam_transforms.entities import entity
 
 __all__ = [
     "DbtBuildError",
@@ -39,19 +38,10 @@ class DbtBuildError(RuntimeError):
 
 
 def extract_entity(settings: Settings, as_of: date, source: str, name: str) -> dict[str, Any]:
-    """Land one canonical entity from the file drop."""
-    from kam_transforms.extract.files import land_entity
+    """Land one canonical entity through its source's connector (files, HubSpot or Odoo)."""
+    from kam_transforms.extract import extract
 
-    result = land_entity(entity(source, name), settings.exports_dir, settings.lake_dir, as_of)
-    log.info(
-        "%s/%s: %d rows in, %d landed, %d quarantined",
-        source,
-        name,
-        result.rows_in,
-        result.rows_landed,
-        result.rows_quarantined,
-    )
-    return result.as_dict()
+    return extract(settings, as_of, source, name)
 
 
 def _dbt_executable() -> str:
@@ -245,9 +235,9 @@ def preview_alerts(settings: Settings, as_of: date, out_dir: Path | None = None)
 
 def run_all(settings: Settings, as_of: date) -> dict[str, Any]:
     """Every step in order, without Airflow (the DAG runs the same functions)."""
-    from kam_transforms.entities import ENTITIES
+    from kam_transforms.extract import ordered_entities
 
-    for ent in ENTITIES:
+    for ent in ordered_entities():
         extract_entity(settings, as_of, ent.source, ent.name)
     run_id = f"cli__{as_of.isoformat()}"
     dbt_build(settings, as_of)

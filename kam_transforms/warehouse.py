@@ -57,18 +57,28 @@ def _sql_string(value: str) -> str:
 
 
 def mart_relations(manifest_path: Path) -> list[Relation]:
-    """The tables under ``models/marts`` in dbt's manifest, in a stable order."""
+    """What BI tools read, from dbt's manifest: the tables under ``models/marts`` and the
+    snapshots (SCD2 history), in a stable order."""
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise PublishError(f"{manifest_path}: no dbt manifest; run dbt build first") from exc
+
+    def served(node: dict) -> bool:
+        if not node["config"].get("enabled", True):
+            return False
+        if node["resource_type"] == "snapshot":
+            return True
+        return (
+            node["resource_type"] == "model"
+            and node["path"].replace("\\", "/").startswith("marts/")
+            and node["config"].get("materialized") in ("table", "incremental")
+        )
+
     relations = {
         Relation(node["schema"], node.get("alias") or node["name"])
         for node in manifest["nodes"].values()
-        if node["resource_type"] == "model"
-        and node["path"].replace("\\", "/").startswith("marts/")
-        and node["config"].get("materialized") in ("table", "incremental")
-        and node["config"].get("enabled", True)
+        if served(node)
     }
     return sorted(relations, key=lambda r: (r.schema, r.name))
 

@@ -42,7 +42,10 @@ def test_pipeline_structure() -> None:
     assert dag.doc_md
     downstream = {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks}
     assert downstream == {
-        "as_of": ["alerts", "dbt_build", "extract", "publish", "summary", "validate"],
+        "as_of": [
+            "alerts", "dbt_build", "extract", "extract_fx_rates", "publish", "summary", "validate"
+        ],
+        "extract_fx_rates": ["dbt_build", "extract"],
         "extract": ["dbt_build"],
         "dbt_build": ["validate"],
         "validate": ["publish"],
@@ -52,4 +55,5 @@ def test_pipeline_structure() -> None:
     }
     writers = {t.task_id for t in dag.tasks if t.pool == "kam_warehouse"}
     assert writers == {"dbt_build", "validate", "publish"}
-    assert all(t.retries >= 1 for t in dag.tasks if t.task_id in ("extract", "alerts"))
+    assert all(t.retries >= 1 for t in dag.tasks if t.task_id.startswith(("extract", "alerts")))
+    assert dag.params["as_of"] is None

@@ -96,11 +96,25 @@ def test_class_a_is_the_top_margin_customers_up_to_the_80_percent_cutoff(demo: d
     share_before = ranked.cumsum().shift(fill_value=0) / ranked.sum()
     expected_a = set(ranked[share_before < 0.80].index)
 
-    tiers = serving(demo, "select customer_id, abc_class, gross_margin_t12m from customer_tiers")
-    actual_a = set(tiers.loc[tiers["abc_class"] == "A", "customer_id"])
+    tiers = serving(
+        demo,
+        "select customer_id, abc_class, unbanded_abc_class, previous_abc_class, "
+        "cumulative_share_before, gross_margin_t12m from customer_tiers",
+    )
+    actual_a = set(tiers.loc[tiers["unbanded_abc_class"] == "A", "customer_id"])
     assert actual_a == expected_a
     assert 0 < len(actual_a) < 0.5 * len(tiers)  # Pareto: a minority carries 80%
     assert ranked[list(actual_a)].sum() / ranked.sum() >= 0.80
+    # Hysteresis only moves a customer near a cut-off (within the 2% band), and only toward
+    # its previous class.
+    held = tiers[tiers["abc_class"] != tiers["unbanded_abc_class"]]
+    for _, row in held.iterrows():
+        bounds = sorted([row["unbanded_abc_class"], row["previous_abc_class"] or "C"])
+        assert bounds[0] <= row["abc_class"] <= bounds[1], row
+    near = (held["cumulative_share_before"] - 0.80).abs().le(0.02) | (
+        held["cumulative_share_before"] - 0.95
+    ).abs().le(0.02)
+    assert near.all(), held
     got = tiers.set_index("customer_id")["gross_margin_t12m"]
     pd.testing.assert_series_equal(
         got[positive.index].astype(float), positive.astype(float), check_names=False, rtol=1e-6
@@ -138,8 +152,8 @@ def test_failing_expectation_keeps_the_serving_warehouse(demo: dict) -> None:
     before = settings.serving_db.read_bytes()
     original = suite_module.build
 
-    def stricter(gx):  # noqa: ANN001, ANN202 - a planted expectation the data breaks
-        suite = original(gx)
+    def stricter(gx, baseline, config):  # noqa: ANN001, ANN202 - planted, the data breaks it
+        suite = original(gx, baseline, config)
         suite.add_expectation(
             gx.expectations.ExpectColumnValuesToBeInSet(column="abc_class", value_set=["A", "B"])
         )

@@ -109,7 +109,7 @@ def test_blocked_run_in_the_dag_order_never_touches_serving(settings: Settings) 
         validate_build(settings, AS_OF, "run-shrunk")
         publish_marts(settings, AS_OF, "run-shrunk")
     except ValidationFailed as exc:
-        assert "expect_table_row_count_to_be_between" in str(exc)  # volume: a third of the rows left
+        assert "expect_table_row_count_to_be_between" in str(exc)  # a third of the rows left
     else:
         pytest.fail("a build that lost two thirds of its customers was published")
     assert settings.serving_db.read_bytes() == before

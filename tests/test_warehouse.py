@@ -53,6 +53,10 @@ def test_manifest_lists_only_mart_tables(tmp_path: Path) -> None:
             "model.kam.b": node("dim_customers", "marts/dim_customers.sql", "table"),
             "model.kam.a": node("customer_tiers", "marts/customer_tiers.sql", "table"),
             "model.kam.s": node("stg_crm__accounts", "staging/crm/stg_crm__accounts.sql", "view"),
+        "snapshot.kam.h": {"resource_type": "snapshot", "name": "snap_customer_tiers",
+                           "alias": "snap_customer_tiers", "schema": "snapshots",
+                           "path": "snap_customer_tiers.sql",
+                           "config": {"materialized": "snapshot", "enabled": True}},
             "test.kam.t": {
                 "resource_type": "test",
                 "name": "t",
@@ -64,7 +68,7 @@ def test_manifest_lists_only_mart_tables(tmp_path: Path) -> None:
     }
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(manifest), encoding="utf-8")
-    assert mart_relations(path) == MARTS
+    assert mart_relations(path) == [*MARTS, Relation("snapshots", "snap_customer_tiers")]
     with pytest.raises(PublishError, match="no dbt manifest"):
         mart_relations(tmp_path / "missing.json")
 

@@ -7,10 +7,15 @@
     then) and for incremental batches (each holds only the changed rows) alike; a
     backfill as of an earlier date never sees later partitions.
 
+    Deletes: a connector lands a deleted or archived record as a row with
+    `is_deleted = 'true'` (a tombstone). When that is the latest version of a key, the key
+    is dropped here, unless `keep_deleted` (CRM accounts carry is_deleted as a soft-delete
+    flag the marts report).
+
     Returns a select statement; the caller wraps it in a CTE and selects its columns
     explicitly (the helper column `_landed_rank` is dropped there).
 #}
-{% macro latest_landed(source_name, table_name, key_columns) -%}
+{% macro latest_landed(source_name, table_name, key_columns, keep_deleted=false) -%}
     {%- if key_columns is string -%}{%- set key_columns = [key_columns] -%}{%- endif -%}
     select *
     from (
@@ -26,7 +31,14 @@
         from {{ source(source_name, table_name) }} as landed
         where {{ landed_partition_date('landed.as_of') }} <= {{ as_of_date() }}
     ) as ranked
-    where _landed_rank = 1
+    where
+        _landed_rank = 1
+        {%- if not keep_deleted %}
+        and coalesce(
+            lower(cast({{ landed_optional_column(source_name, table_name, 'is_deleted') }} as {{ dbt.type_string() }})),
+            'false'
+        ) not in ('true', '1')
+        {%- endif %}
 {%- endmacro %}
 
 

@@ -5,12 +5,11 @@
 - :func:`run_extract` does window -> fetch -> :func:`land_batch` -> watermark for any
   :class:`Connector` (:class:`FileDropConnector`, :class:`HubSpotConnector`,
   :class:`OdooConnector`);
-- :func:`land_entity` / :func:`land_exports` are the original CSV file-drop landing (key
-  checks only), kept for the existing pipeline.
+- :func:`land_exports` lands a whole file drop through the same path (tests, ad-hoc runs).
 """
 
 from kam_transforms.extract.filedrop import FileDropConnector
-from kam_transforms.extract.files import ExtractError, LandResult, land_entity, land_exports
+from kam_transforms.extract.files import ExtractError, LandResult, land_exports
 from kam_transforms.extract.hubspot import HubSpotAuthError, HubSpotConnector
 from kam_transforms.extract.landing import (
     BatchOutcome,
@@ -27,6 +26,7 @@ from kam_transforms.extract.run import (
     Window,
     connector_for,
     extract,
+    ordered_entities,
     run_extract,
 )
 from kam_transforms.extract.state import WatermarkStore
@@ -50,8 +50,8 @@ __all__ = [
     "connector_for",
     "extract",
     "land_batch",
-    "land_entity",
     "land_exports",
     "landed_rows",
+    "ordered_entities",
     "run_extract",
 ]

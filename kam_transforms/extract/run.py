@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
-from kam_transforms.entities import Entity, entity
+from kam_transforms.entities import ENTITIES, Entity, entity
 from kam_transforms.extract.files import ExtractError
 from kam_transforms.extract.landing import land_batch, landed_currencies
 from kam_transforms.extract.rules import rules_for
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONNECTOR_ENV",
+    "ordered_entities",
     "Connector",
     "Fetched",
     "Window",
@@ -200,6 +201,13 @@ def connector_for(source: str, settings: Settings) -> Connector:
 
         return OdooConnector.from_airflow_or_env()
     raise ValueError(f"unknown connector {kind!r} for source {source!r}")
+
+
+def ordered_entities(source: str | None = None) -> list[Entity]:
+    """The canonical entities of ``source`` (or all), ``erp/fx_rates`` first: every other
+    batch checks its currencies against the landed rates."""
+    chosen = [e for e in ENTITIES if source is None or e.source == source]
+    return sorted(chosen, key=lambda e: e.qualified_name != "erp/fx_rates")
 
 
 def extract(settings: Settings, as_of: date, source: str, name: str) -> dict[str, Any]:

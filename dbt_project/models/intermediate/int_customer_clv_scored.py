@@ -1,6 +1,6 @@
 """Predicted customer lifetime value per customer: BG/NBD purchases x Gamma-Gamma margin.
 
-A dbt-duckdb Python model over fct_order_lines: one purchase per customer and order date
+A dbt-duckdb Python model over int_customer_purchase_days: one purchase per customer and order date
 with its gross margin in base currency, scored by ``kam_transforms.clv.score_customers``
 as of var ``as_of_date`` over var ``clv_horizon_months`` months, discounted at var
 ``clv_annual_discount_rate``. The model's own fallbacks (too little data to fit) are
@@ -12,14 +12,7 @@ def model(dbt, session):
     dbt.config(materialized="table")
     from kam_transforms.clv.warehouse import score_for_warehouse
 
-    purchases = (
-        dbt.ref("fct_order_lines")
-        .aggregate(
-            "customer_id, order_date, sum(gross_margin_base) as margin",
-            "customer_id, order_date",
-        )
-        .df()
-    )
+    purchases = dbt.ref("int_customer_purchase_days").df()
     # dbt parses these calls: their arguments must be literals.
     config = {
         "as_of_date": dbt.config.get("as_of_date"),

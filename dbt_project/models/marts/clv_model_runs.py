@@ -13,14 +13,7 @@ def model(dbt, session):
     from kam_transforms.clv import model_runs_to_frame
     from kam_transforms.clv.warehouse import score_for_warehouse
 
-    purchases = (
-        dbt.ref("fct_order_lines")
-        .aggregate(
-            "customer_id, order_date, sum(gross_margin_base) as margin",
-            "customer_id, order_date",
-        )
-        .df()
-    )
+    purchases = dbt.ref("int_customer_purchase_days").df()
     # dbt parses these calls: their arguments must be literals.
     config = {
         "as_of_date": dbt.config.get("as_of_date"),
@@ -29,4 +22,12 @@ def model(dbt, session):
         "clv_holdout_weeks": dbt.config.get("clv_holdout_weeks"),
     }
     _, run = score_for_warehouse(purchases, config)
+    # Built after the scored customers (never beside them: two threads importing the CLV
+    # package at once race), and from the same run: the ids must agree.
+    scored_runs = dbt.ref("int_customer_clv_scored").aggregate("model_run_id").df()
+    if set(scored_runs["model_run_id"]) - {run["model_run_id"]}:
+        raise RuntimeError(
+            f"clv run {run['model_run_id']} differs from the scored customers' "
+            f"{sorted(set(scored_runs['model_run_id']))}"
+        )
     return model_runs_to_frame([run])

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ latest_landed('crm', 'accounts', 'account_id') }}
+    {{ latest_landed('crm', 'accounts', 'account_id', keep_deleted=true) }}
 
 ),
 
