@@ -39,6 +39,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	mkdir -p $(KAM_HOME)/sqlfluff
 	KAM_LAKE_DIR=$(KAM_HOME)/lake KAM_BUILD_DB=$(KAM_HOME)/sqlfluff/build.duckdb \
 		$(BIN)/sqlfluff lint dbt_project/models
 
