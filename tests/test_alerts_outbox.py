@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from alert_fixtures import alert_frame, alert_row, alert_settings
 
 from kam_transforms.alerts import (
     ALERT_COLUMNS,
@@ -36,42 +37,15 @@ def day(n: int) -> dt.date:
 
 
 def alert(as_of: dt.date = D0, **overrides: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "as_of_date": as_of,
-        "alert_id": "",
-        "customer_id": "C001",
-        "account_id": "A001",
-        "customer_name": "Acme Corp",
-        "rule_id": "no_touchpoint",
-        "alert_type": "risk",
-        "severity": "medium",
-        "reason": "No touchpoint for 95 days (threshold 60).",
-        "evidence": '{"days_since_last_touchpoint": 95}',
-        "owner_id": "O1",
-        "owner_name": "Ann Lee",
-        "owner_email": "ann@example.com",
-        "owner_locale": "en",
-        "owner_is_active": True,
-        "manager_email": "boss@example.com",
-    }
-    row.update(overrides)
-    row.setdefault("dedup_key", f"{row['customer_id']}|{row['rule_id']}")
-    return row
+    return alert_row(**{"as_of_date": as_of, "severity": "medium", **overrides})
 
 
-def frame(*rows: dict[str, Any]) -> pd.DataFrame:
-    return pd.DataFrame(list(rows), columns=list(ALERT_COLUMNS))
+frame = alert_frame
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return dataclasses.replace(
-        Settings.from_env(),
-        home=tmp_path,
-        outbox_dir=tmp_path / "outbox",
-        sales_ops_email="sales-ops@example.com",
-        mail_from="kam-alerts@example.com",
-    )
+    return alert_settings(tmp_path, mail_from="kam-alerts@example.com")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import email
 import struct
@@ -15,9 +14,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from alert_fixtures import alert_frame, alert_row, alert_settings
 
 from kam_transforms.alerts import (
-    ALERT_COLUMNS,
     OutboxState,
     delivery_id_for,
     group_by_recipient,
@@ -33,44 +32,22 @@ AS_OF = dt.date(2026, 10, 31)
 def alert(**overrides: Any) -> dict[str, Any]:
     customer_id = overrides.get("customer_id", "C001")
     rule_id = overrides.get("rule_id", "no_touchpoint")
-    row: dict[str, Any] = {
-        "as_of_date": AS_OF,
-        "alert_id": f"id-{customer_id}-{rule_id}",
-        "dedup_key": f"{customer_id}|{rule_id}",
-        "customer_id": customer_id,
-        "account_id": f"A-{customer_id}",
-        "customer_name": "Acme Corp",
-        "rule_id": rule_id,
-        "alert_type": "risk",
-        "severity": "high",
-        "reason": "No touchpoint for 95 days (threshold 60).",
-        "evidence": '{"days_since_last_touchpoint": 95, "threshold_days": 60}',
-        "owner_id": "O1",
-        "owner_name": "Ann Lee",
-        "owner_email": "ann@example.com",
-        "owner_locale": "en",
-        "owner_is_active": True,
-        "manager_email": "boss@example.com",
-    }
-    row.update(overrides)
-    if "dedup_key" not in overrides:
-        row["dedup_key"] = f"{row['customer_id']}|{row['rule_id']}"
-    return row
+    return alert_row(
+        **{
+            "alert_id": f"id-{customer_id}-{rule_id}",
+            "account_id": f"A-{customer_id}",
+            "evidence": '{"days_since_last_touchpoint": 95, "threshold_days": 60}',
+            **overrides,
+        }
+    )
 
 
-def frame(*rows: dict[str, Any]) -> pd.DataFrame:
-    return pd.DataFrame(list(rows), columns=list(ALERT_COLUMNS))
+frame = alert_frame
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return dataclasses.replace(
-        Settings.from_env(),
-        home=tmp_path,
-        outbox_dir=tmp_path / "outbox",
-        sales_ops_email="sales-ops@example.com",
-        mail_from="KAM Alerts <kam-alerts@example.com>",
-    )
+    return alert_settings(tmp_path)
 
 
 def render(settings: Settings, df: pd.DataFrame, **kwargs: Any) -> list[EmailMessage]:

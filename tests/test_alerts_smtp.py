@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import email
 import ipaddress
@@ -21,6 +20,7 @@ import pandas as pd
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from alert_fixtures import alert_row, alert_settings
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -40,28 +40,7 @@ D0 = dt.date(2026, 10, 31)
 PASSWORD = "s3cret-Passw0rd!"  # noqa: S105 - test credential for the loopback server
 
 
-def alert(**overrides: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "as_of_date": D0,
-        "alert_id": "",
-        "customer_id": "C001",
-        "account_id": "A001",
-        "customer_name": "Acme Corp",
-        "rule_id": "no_touchpoint",
-        "alert_type": "risk",
-        "severity": "high",
-        "reason": "No touchpoint for 95 days (threshold 60).",
-        "evidence": '{"days_since_last_touchpoint": 95}',
-        "owner_id": "O1",
-        "owner_name": "Ann Lee",
-        "owner_email": "ann@example.com",
-        "owner_locale": "en",
-        "owner_is_active": True,
-        "manager_email": "boss@example.com",
-    }
-    row.update(overrides)
-    row.setdefault("dedup_key", f"{row['customer_id']}|{row['rule_id']}")
-    return row
+alert = alert_row
 
 
 ALERTS = pd.DataFrame(
@@ -82,13 +61,7 @@ ALERTS = pd.DataFrame(
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return dataclasses.replace(
-        Settings.from_env(),
-        home=tmp_path,
-        outbox_dir=tmp_path / "outbox",
-        sales_ops_email="sales-ops@example.com",
-        mail_from="KAM Alerts <kam-alerts@example.com>",
-    )
+    return alert_settings(tmp_path)
 
 
 @pytest.fixture
