@@ -36,8 +36,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         patch.setenv("KAM_HOME", str(home))
         patch.setenv("KAM_DATA_TEAM_EMAIL", "data-team@kam.example.com")
         settings = Settings.from_env()
-        generate(settings.exports_dir, 200, 5, AS_OF)
-        for day in DATES:
+        for day in DATES:  # one world, exported as known on each date
+            generate(settings.exports_dir, 200, 5, day, anchor=AS_OF)
             land_exports(settings.exports_dir, settings.lake_dir, day)
         dbt_build(settings, AS_OF)
         validate_build(settings, AS_OF, "run-1")
