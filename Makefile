@@ -41,7 +41,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	mkdir -p $(KAM_HOME)/sqlfluff
 	KAM_LAKE_DIR=$(KAM_HOME)/lake KAM_BUILD_DB=$(KAM_HOME)/sqlfluff/build.duckdb \
-		$(BIN)/sqlfluff lint dbt_project/models
+		$(BIN)/sqlfluff lint dbt_project/models dbt_project/snapshots
 
 # Headless Chromium and a CJK font (Debian's packages) for the tests that look at Data Docs
 # and at the en and zh-CN emails as a person would.

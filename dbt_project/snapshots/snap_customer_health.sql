@@ -11,12 +11,12 @@
     check_cols=['health_score', 'health_band'],
 ) }}
 
-select
-    customer_key,
-    customer_id,
-    as_of_date,
-    health_score,
-    health_band
-from {{ ref('customer_health') }}
+    select
+        customer_key,
+        customer_id,
+        as_of_date,
+        health_score,
+        health_band
+    from {{ ref('customer_health') }}
 
 {% endsnapshot %}

@@ -8,13 +8,13 @@
     check_cols=['lifecycle_stage'],
 ) }}
 
-select
-    customer_key,
-    customer_id,
-    as_of_date,
-    lifecycle_stage,
-    stage_entered_date,
-    previous_stage
-from {{ ref('customer_lifecycle') }}
+    select
+        customer_key,
+        customer_id,
+        as_of_date,
+        lifecycle_stage,
+        stage_entered_date,
+        previous_stage
+    from {{ ref('customer_lifecycle') }}
 
 {% endsnapshot %}

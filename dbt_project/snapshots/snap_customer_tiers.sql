@@ -12,15 +12,15 @@
     check_cols=['abc_class', 'value_quadrant', 'is_key_account'],
 ) }}
 
-select
-    customer_id,
-    as_of_date,
-    abc_class,
-    value_quadrant,
-    is_key_account,
-    key_account_score,
-    measure_value,
-    cumulative_share
-from {{ ref('customer_tiers') }}
+    select
+        customer_id,
+        as_of_date,
+        abc_class,
+        value_quadrant,
+        is_key_account,
+        key_account_score,
+        measure_value,
+        cumulative_share
+    from {{ ref('customer_tiers') }}
 
 {% endsnapshot %}
