@@ -64,7 +64,8 @@ def redis_url() -> str:
     import redis
 
     try:
-        redis.Redis(host="127.0.0.1", port=6379, socket_timeout=5).ping()
+        # The test's own database index, emptied of any earlier run's queues.
+        redis.Redis(host="127.0.0.1", port=6379, db=11, socket_timeout=5).flushdb()
     except redis.exceptions.ConnectionError:
         unavailable("Redis")
     return "redis://127.0.0.1:6379/11"
