@@ -67,3 +67,11 @@
     {%- endif -%}
     {{ column if present else 'cast(null as ' ~ dbt.type_string() ~ ')' }}
 {%- endmacro %}
+
+
+{# The lineage columns every staging model carries: which batch, when landed, for which date. #}
+{% macro landed_metadata_columns() -%}
+    cast(_batch_id as {{ dbt.type_string() }}) as landed_batch_id,
+    cast(_loaded_at as {{ dbt.type_timestamp() }}) as landed_at,
+    {{ landed_partition_date('as_of') }} as landed_as_of_date
+{%- endmacro %}

@@ -47,7 +47,7 @@ key_accounts as (
         customer_id,
         abc_class
     from tiers
-    where abc_class = 'A' or coalesce(is_key_account, false)
+    where {{ is_alert_key_account() }}
 
 ),
 

@@ -36,7 +36,7 @@ overdue as (
     inner join tiers
         on facts.customer_id = tiers.customer_id
     where
-        (tiers.abc_class = 'A' or coalesce(tiers.is_key_account, false))
+        {{ is_alert_key_account('tiers') }}
         and facts.overdue_invoice_count > 0
 
 ),

@@ -46,7 +46,7 @@ accounts_in_scope as (
     select
         tiers.customer_id,
         tiers.abc_class,
-        tiers.abc_class = 'A' or coalesce(tiers.is_key_account, false) as is_key_account,
+        {{ is_alert_key_account('tiers') }} as is_key_account,
         customers.account_id,
         customers.owner_id,
         customers.owner_name,

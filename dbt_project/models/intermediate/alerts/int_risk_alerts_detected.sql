@@ -59,7 +59,7 @@ key_accounts as (
     from tiers
     left join customers
         on tiers.customer_id = customers.customer_id
-    where tiers.abc_class = 'A' or coalesce(tiers.is_key_account, false)
+    where {{ is_alert_key_account('tiers') }}
 
 ),
 

@@ -36,7 +36,7 @@ key_accounts as (
     from tiers
     inner join customers
         on tiers.customer_id = customers.customer_id
-    where tiers.abc_class = 'A' or coalesce(tiers.is_key_account, false)
+    where {{ is_alert_key_account('tiers') }}
 
 ),
 

@@ -22,9 +22,7 @@ renamed as (
         {{ landed_timestamp('updated_at') }} as updated_at,
         {{ landed_boolean('is_deleted') }} as is_deleted,
         {{ landed_timestamp(landed_optional_column('crm', 'accounts', 'owner_assigned_at')) }} as owner_assigned_at,
-        cast(_batch_id as {{ dbt.type_string() }}) as landed_batch_id,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as landed_at,
-        {{ landed_partition_date('as_of') }} as landed_as_of_date
+        {{ landed_metadata_columns() }}
     from source
 
 )

@@ -15,9 +15,7 @@ renamed as (
         {{ landed_text('manager_email') }} as manager_email,
         {{ landed_text('locale') }} as locale,
         {{ landed_boolean('is_active') }} as is_active,
-        cast(_batch_id as {{ dbt.type_string() }}) as landed_batch_id,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as landed_at,
-        {{ landed_partition_date('as_of') }} as landed_as_of_date
+        {{ landed_metadata_columns() }}
     from source
 
 )

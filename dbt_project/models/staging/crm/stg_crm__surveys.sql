@@ -15,9 +15,7 @@ renamed as (
         lower({{ landed_text('survey_type') }}) as survey_type,
         {{ landed_double('score') }} as score,
         {{ landed_timestamp('responded_at') }} as responded_at,
-        cast(_batch_id as {{ dbt.type_string() }}) as landed_batch_id,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as landed_at,
-        {{ landed_partition_date('as_of') }} as landed_as_of_date
+        {{ landed_metadata_columns() }}
     from source
 
 )

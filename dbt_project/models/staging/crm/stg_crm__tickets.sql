@@ -16,9 +16,7 @@ renamed as (
         lower({{ landed_text('status') }}) as status,
         {{ landed_timestamp('opened_at') }} as opened_at,
         {{ landed_timestamp('resolved_at') }} as resolved_at,
-        cast(_batch_id as {{ dbt.type_string() }}) as landed_batch_id,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as landed_at,
-        {{ landed_partition_date('as_of') }} as landed_as_of_date
+        {{ landed_metadata_columns() }}
     from source
 
 )

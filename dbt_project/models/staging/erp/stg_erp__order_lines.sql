@@ -16,9 +16,7 @@ renamed as (
         {{ landed_double('unit_price') }} as unit_price,
         {{ landed_double('discount_pct') }} as discount_pct,
         {{ landed_double('unit_cost') }} as unit_cost,
-        cast(_batch_id as {{ dbt.type_string() }}) as landed_batch_id,
-        cast(_loaded_at as {{ dbt.type_timestamp() }}) as landed_at,
-        {{ landed_partition_date('as_of') }} as landed_as_of_date
+        {{ landed_metadata_columns() }}
     from source
 
 )
