@@ -60,8 +60,13 @@ class Settings:
 
     def dbt_env(self) -> dict[str, str]:
         """Environment variables the dbt profile and sources read."""
+        from kam_transforms.duck import duckdb_config
+
+        duck = duckdb_config()
         return {
             "KAM_LAKE_DIR": str(self.lake_dir),
             "KAM_BUILD_DB": str(self.build_db),
             "KAM_BASE_CURRENCY": self.base_currency,
+            "KAM_DUCKDB_MEMORY_LIMIT": duck["memory_limit"],
+            "KAM_DUCKDB_THREADS": duck["threads"],
         }

@@ -25,6 +25,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from kam_transforms import duck
 from kam_transforms.warehouse import read_table
 
 __all__ = [
@@ -181,7 +182,7 @@ def _baseline(serving_db: Path, sql: str | None) -> dict[str, Any] | None:
     if not sql or not serving_db.exists():
         return None
     try:
-        with duckdb.connect(str(serving_db), read_only=True) as con:
+        with duck.connect(serving_db, read_only=True) as con:
             cursor = con.execute(sql)
             row = cursor.fetchone()
             names = [d[0] for d in cursor.description]
@@ -212,7 +213,7 @@ def _record(audit_db: Path, report: ValidationReport) -> None:
             for o in report.outcomes
         ]
     )
-    with duckdb.connect(str(audit_db)) as con:
+    with duck.connect(audit_db) as con:
         con.execute(VALIDATION_RUNS_DDL)
         con.register("outcomes", rows)
         con.execute("delete from validation_runs where run_id = ?", [report.run_id])

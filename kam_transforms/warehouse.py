@@ -20,6 +20,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from kam_transforms import duck
+
 __all__ = [
     "PublishError",
     "count_rows",
@@ -92,7 +94,7 @@ def count_rows(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
 
 def read_table(db: Path, schema: str, table: str) -> pd.DataFrame:
     """Read one whole table read-only (identifiers are checked, never interpolated raw)."""
-    with duckdb.connect(str(db), read_only=True) as con:
+    with duck.connect(db, read_only=True) as con:
         sql = f"select * from {quote_ident(schema)}.{quote_ident(table)}"  # noqa: S608
         return con.execute(sql).df()
 
@@ -158,7 +160,7 @@ def publish(
     staged = serving_db.with_name(f".{serving_db.name}.new")
     staged.unlink(missing_ok=True)
     counts: dict[str, int] = {}
-    with duckdb.connect(str(staged)) as con:
+    with duck.connect(staged) as con:
         con.execute(f"attach {_sql_string(str(build_db))} as build (read_only)")
         for rel in marts:
             _copy_with_contract(con, rel)

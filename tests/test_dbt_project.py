@@ -450,3 +450,17 @@ def test_customer_monthly_is_dense_and_sums_to_the_fact(build: Build) -> None:
     assert active.sort_index().equals(
         orders.sort_index().rename("order_count").astype(active.dtype)
     )
+
+
+def test_clv_is_fitted_once_and_every_customer_carries_that_run(build: Build) -> None:
+    fits = build.query("select model_run_id, as_of_date from int_clv_model_fit")
+    assert len(fits) == 1 and str(fits["as_of_date"][0])[:10] == str(AS_OF)
+    runs = build.query("select model_run_id from clv_model_runs")
+    scored = build.query("select distinct model_run_id from customer_clv")
+    assert list(scored["model_run_id"]) == list(fits["model_run_id"])
+    assert fits["model_run_id"][0] in set(runs["model_run_id"])
+    python_nodes = [
+        n["name"] for n in build.manifest["nodes"].values()
+        if n["resource_type"] == "model" and n.get("language") == "python"
+    ]
+    assert sorted(python_nodes) == ["int_clv_model_fit", "int_customer_clv_scored"]

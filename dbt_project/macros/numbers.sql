@@ -16,3 +16,14 @@
         ) as digits_{{ i }}{{ ' cross join' if not loop.last }}
         {%- endfor %}
 {%- endmacro %}
+
+{#
+    A money sum that is the same bits on every read: each value is fixed to 6 decimals
+    and summed as a decimal (exact, so independent of the order in which parallel threads
+    add rows up), then returned as a double. A float `sum` over many rows is not: its last
+    bits depend on the threads' order, and the CLV run id, the ABC ranks and the dedup of
+    alerts compare such sums. Portable: DuckDB and PostgreSQL both sum decimal(38, 6) exactly.
+#}
+{% macro exact_sum(expression) -%}
+    cast(sum(cast({{ expression }} as decimal(38, 6))) as double precision)
+{%- endmacro %}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from kam_transforms import duck
 from kam_transforms.alerts.model import ALERT_COLUMNS, to_date
 
 __all__ = ["read_alerts"]
@@ -30,7 +31,6 @@ def read_alerts(
     table
         ``name`` or ``schema.name`` of the mart.
     """
-    import duckdb
 
     if not _IDENTIFIER.match(table):
         raise ValueError(f"not a table name: {table!r}")
@@ -38,7 +38,7 @@ def read_alerts(
     if not path.exists():
         raise FileNotFoundError(f"serving warehouse {path} does not exist")
     columns = ", ".join(ALERT_COLUMNS)
-    with duckdb.connect(str(path), read_only=True) as con:
+    with duck.connect(path, read_only=True) as con:
         return con.execute(
             f"select {columns} from {table} where as_of_date = ? order by dedup_key",  # noqa: S608 - validated identifier
             [to_date(as_of)],

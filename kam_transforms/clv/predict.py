@@ -38,6 +38,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,7 @@ __all__ = [
     "CLV_COLUMNS",
     "MODEL_RUN_COLUMNS",
     "MODEL_VERSION",
+    "FittedModel",
     "discounted_clv",
     "model_runs_to_frame",
     "score_customers",
@@ -68,6 +70,51 @@ MODEL_VERSION = "bgnbd-gg-1"
 
 #: Average month length in days, for monthly discounting.
 DAYS_PER_MONTH = 365.25 / 12.0
+
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    """The fitted parameters of one model run, to score with again without refitting.
+
+    Built from a ``clv_model_runs`` row by :meth:`from_run_row`: the warehouse fits once per
+    build (``int_clv_model_fit``) and scores every customer from that row, so the customer
+    rows and the run record can never disagree.
+    """
+
+    model_run_id: str
+    bgnbd: bgnbd.BetaGeoParams | None
+    gamma_gamma: gamma_gamma.GammaGammaParams | None
+    fallback_reason: str | None
+
+    @classmethod
+    def from_run_row(cls, row: Mapping[str, Any]) -> FittedModel:
+        """Read the parameters from a ``clv_model_runs`` row (a mapping of its columns)."""
+
+        def present(*names: str) -> bool:
+            return all(row.get(n) is not None and not pd.isna(row.get(n)) for n in names)
+
+        bg = (
+            bgnbd.BetaGeoParams(*(float(row[f"bgnbd_{n}"]) for n in ("r", "alpha", "a", "b")))
+            if present("bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b")
+            else None
+        )
+        gg = (
+            gamma_gamma.GammaGammaParams(
+                *(float(row[f"gamma_gamma_{n}"]) for n in ("p", "q", "v"))
+            )
+            if present("gamma_gamma_p", "gamma_gamma_q", "gamma_gamma_v")
+            else None
+        )
+        reason = row.get("fallback_reason")
+        reason = None if reason is None or pd.isna(reason) else str(reason)
+        if (bg is None or gg is None) and reason is None:
+            raise ValueError(
+                f"clv run {row.get('model_run_id')}: a model without parameters must say why "
+                "(fallback_reason)"
+            )
+        return cls(str(row["model_run_id"]), bg, gg, reason)
+
 
 #: Columns of the per-customer output, after the customer id column.
 CLV_COLUMNS = [
@@ -228,6 +275,27 @@ def _bgnbd_record(fit: bgnbd.BetaGeoFit | None) -> dict[str, Any] | None:
     }
 
 
+def _gamma_gamma_record(fit: gamma_gamma.GammaGammaFit | None) -> dict[str, Any] | None:
+    if fit is None:
+        return None
+    return {
+        **fit.params.as_dict(),
+        "log_likelihood": fit.log_likelihood,
+        "converged": fit.converged,
+        "n_iterations": fit.n_iterations,
+        "message": fit.message,
+        "n_customers": fit.n_customers,
+        "parameters_at_bound": list(fit.parameters_at_bound),
+    }
+
+
+def _params_record(
+    params: bgnbd.BetaGeoParams | gamma_gamma.GammaGammaParams | None,
+) -> dict[str, Any] | None:
+    """The parameters of a fit made earlier (scoring with :class:`FittedModel`)."""
+    return None if params is None else dict(params.as_dict())
+
+
 def _holdout(
     periods: PurchasePeriods,
     cutoff_day: int,
@@ -308,6 +376,7 @@ def score_customers(
     min_customers: int = 30,
     min_repeat_customers: int = 10,
     min_gamma_gamma_customers: int = 10,
+    fitted: FittedModel | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Score every customer's predicted CLV as of ``as_of``.
 
@@ -334,6 +403,9 @@ def score_customers(
         predicted against actual totals and per-customer errors go to ``model_run["holdout"]``.
     min_customers, min_repeat_customers, min_gamma_gamma_customers : int
         Below these a model is not fitted and the fallback applies (see module docs).
+    fitted : FittedModel, optional
+        Score with these parameters instead of fitting (no holdout fit either): the run
+        record then carries ``fitted.model_run_id`` and its parameters.
 
     Returns
     -------
@@ -390,6 +462,8 @@ def score_customers(
         "min_gamma_gamma_customers": min_gamma_gamma_customers,
     }
     run_id, fingerprint = _run_id(periods, config)
+    if fitted is not None:
+        run_id, cutoff_day = fitted.model_run_id, None
 
     n = len(summary)
     x = summary["frequency"].to_numpy(dtype=np.float64)
@@ -399,32 +473,43 @@ def score_customers(
         summary["n_purchase_periods"].to_numpy(dtype=np.float64), 1.0
     )
 
-    bg_fit, bg_reason = _fit_bgnbd(summary, min_customers, min_repeat_customers)
+    bg_fit: bgnbd.BetaGeoFit | None = None
     gg_fit: gamma_gamma.GammaGammaFit | None = None
     gg_reason: str | None = None
+    if fitted is None:
+        bg_fit, bg_reason = _fit_bgnbd(summary, min_customers, min_repeat_customers)
+        bg_params = None if bg_fit is None else bg_fit.params
+    else:
+        bg_params = fitted.bgnbd
+        bg_reason = fitted.fallback_reason if bg_params is None else None
     reasons = np.full(n, None, dtype=object)
     p_alive = pd.array(np.full(n, np.nan), dtype="Float64")
     expected = pd.array(np.full(n, np.nan), dtype="Float64")
 
-    if bg_fit is None:
+    if bg_params is None:
         expected_margin = mean_margin_all
         clv = historical.copy()
         reasons[:] = bg_reason
     else:
-        gg_fit, gg_reason = _fit_gamma_gamma(summary, min_gamma_gamma_customers)
-        if gg_fit is None:
+        if fitted is None:
+            gg_fit, gg_reason = _fit_gamma_gamma(summary, min_gamma_gamma_customers)
+            gg_params = None if gg_fit is None else gg_fit.params
+        else:
+            gg_params = fitted.gamma_gamma
+            gg_reason = fitted.fallback_reason if gg_params is None else None
+        if gg_params is None:
             expected_margin = mean_margin_all
             reasons[:] = gg_reason
         else:
             expected_margin = gamma_gamma.conditional_expected_average_margin(
-                gg_fit.params, x, zbar
+                gg_params, x, zbar
             )
             bad = (x > 0) & (zbar <= 0)
             expected_margin = np.where(bad, zbar, expected_margin)
             reasons[bad] = "non_positive_margin"
-        p_alive_np = bgnbd.probability_alive(bg_fit.params, x, summary["recency"], summary["T"])
+        p_alive_np = bgnbd.probability_alive(bg_params, x, summary["recency"], summary["T"])
         clv, expected_np = discounted_clv(
-            bg_fit.params,
+            bg_params,
             x,
             summary["recency"],
             summary["T"],
@@ -478,18 +563,10 @@ def score_customers(
         "n_repeat_customers": int((x > 0).sum()),
         "n_purchase_periods": len(periods.day),
         "time_unit_days": unit,
-        "bgnbd": _bgnbd_record(bg_fit),
-        "gamma_gamma": None
-        if gg_fit is None
-        else {
-            **gg_fit.params.as_dict(),
-            "log_likelihood": gg_fit.log_likelihood,
-            "converged": gg_fit.converged,
-            "n_iterations": gg_fit.n_iterations,
-            "message": gg_fit.message,
-            "n_customers": gg_fit.n_customers,
-            "parameters_at_bound": list(gg_fit.parameters_at_bound),
-        },
+        "bgnbd": _bgnbd_record(bg_fit) if fitted is None else _params_record(fitted.bgnbd),
+        "gamma_gamma": _gamma_gamma_record(gg_fit)
+        if fitted is None
+        else _params_record(fitted.gamma_gamma),
         "is_fallback": model_fallback_reason is not None,
         "fallback_reason": model_fallback_reason,
         "n_fallback_customers": int(is_fallback.sum()),

@@ -14,7 +14,7 @@ final as (
     select
         customer_id,
         order_date,
-        sum(gross_margin_base) as margin
+        {{ exact_sum('gross_margin_base') }} as margin
     from order_lines
     group by customer_id, order_date
 

@@ -51,13 +51,13 @@ aggregated as (
 
     select
         customer_id,
-        sum(case when is_trailing then revenue_base else 0 end) as revenue_t12m,
-        sum(case when is_trailing then gross_margin_base else 0 end) as gross_margin_t12m,
-        sum(case when is_prior then revenue_base else 0 end) as revenue_prior_12m,
-        sum(case when is_prior then gross_margin_base else 0 end) as gross_margin_prior_12m,
-        sum(case when is_previous then revenue_base else 0 end) as previous_revenue_t12m,
-        sum(case when is_previous then gross_margin_base else 0 end) as previous_gross_margin_t12m,
-        sum(case when is_previous_prior then revenue_base else 0 end) as previous_revenue_prior_12m
+        {{ exact_sum('case when is_trailing then revenue_base else 0 end') }} as revenue_t12m,
+        {{ exact_sum('case when is_trailing then gross_margin_base else 0 end') }} as gross_margin_t12m,
+        {{ exact_sum('case when is_prior then revenue_base else 0 end') }} as revenue_prior_12m,
+        {{ exact_sum('case when is_prior then gross_margin_base else 0 end') }} as gross_margin_prior_12m,
+        {{ exact_sum('case when is_previous then revenue_base else 0 end') }} as previous_revenue_t12m,
+        {{ exact_sum('case when is_previous then gross_margin_base else 0 end') }} as previous_gross_margin_t12m,
+        {{ exact_sum('case when is_previous_prior then revenue_base else 0 end') }} as previous_revenue_prior_12m
     from windowed_lines
     group by customer_id
 

@@ -89,7 +89,7 @@ orders as (
         customer_id,
         order_id,
         min(order_date) as order_date,
-        sum(revenue_base) as revenue_base,
+        {{ exact_sum('revenue_base') }} as revenue_base,
         {{ in_window('min(order_date)', as_of_date(), 0, months) }} as is_trailing
     from order_lines
     group by customer_id, order_id
@@ -104,7 +104,7 @@ order_history as (
         max(order_date) as last_order_date,
         count(*) as order_count_total,
         sum(case when is_trailing then 1 else 0 end) as order_count_t12m,
-        sum(revenue_base) as revenue_lifetime
+        {{ exact_sum('revenue_base') }} as revenue_lifetime
     from orders
     group by customer_id
 
@@ -128,11 +128,11 @@ line_history as (
 
     select
         customer_id,
-        sum(gross_margin_base) as gross_margin_lifetime,
+        {{ exact_sum('gross_margin_base') }} as gross_margin_lifetime,
         count(distinct case when is_trailing then product_id end) as distinct_products_t12m,
         count(distinct case when is_trailing then product_category end) as distinct_categories_t12m,
-        sum(case when is_trailing then discount_amount_base else 0 end) as discount_amount_t12m,
-        sum(case when is_trailing then list_amount_base else 0 end) as list_amount_t12m
+        {{ exact_sum('case when is_trailing then discount_amount_base else 0 end') }} as discount_amount_t12m,
+        {{ exact_sum('case when is_trailing then list_amount_base else 0 end') }} as list_amount_t12m
     from lines_flagged
     group by customer_id
 
@@ -240,7 +240,7 @@ payment_facts as (
             as invoices_late_share_t12m,
         avg(case when is_due_in_window and is_settled then days_paid_late end) as average_days_paid_late_t12m,
         sum(case when is_overdue then 1 else 0 end) as overdue_invoice_count,
-        sum(overdue_amount_base) as overdue_amount_base,
+        {{ exact_sum('overdue_amount_base') }} as overdue_amount_base,
         max(days_overdue) as max_days_overdue
     from invoices_flagged
     group by customer_id

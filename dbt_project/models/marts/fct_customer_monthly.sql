@@ -34,8 +34,8 @@ customer_months as (
     select
         customer_id,
         month_start_date,
-        sum(revenue_base) as revenue_base,
-        sum(gross_margin_base) as gross_margin_base,
+        {{ exact_sum('revenue_base') }} as revenue_base,
+        {{ exact_sum('gross_margin_base') }} as gross_margin_base,
         count(distinct order_id) as order_count,
         count(distinct product_id) as distinct_product_count
     from monthly_lines
