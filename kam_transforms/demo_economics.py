@@ -38,8 +38,7 @@ ECONOMICS_SCENARIO_TEXT: dict[str, str] = {
         "and visits: a large account that squeezes"
     ),
     "loyal_cross_buyer": (
-        "long-standing customer buying every product category, low discount, early payment, "
-        "NPS 10"
+        "long-standing customer buying every product category, low discount, early payment, NPS 10"
     ),
     "price_rise_quantity_drop": (
         "customer whose prices rose 15% 330 and 170 days before anchor and whose quantities fell "
@@ -74,7 +73,9 @@ def _reprice(world: _World, lines: np.ndarray) -> None:
     cur = world.o_cur[order]
     rate = world.rate(cur, world.o_t[order])
     prod = world.l_prod[lines]
-    world.l_price[lines] = _round_money(world.list_price_usd[prod] * world.price_factor[cust] / rate, cur)
+    world.l_price[lines] = _round_money(
+        world.list_price_usd[prod] * world.price_factor[cust] / rate, cur
+    )
     world.l_cost[lines] = _round_money(world.unit_cost_usd[prod] / rate, cur)
 
 
@@ -145,9 +146,7 @@ def plant_customer_economics(world: _World) -> dict[str, int]:
         world, taken, n // 10,
         lambda i: _old_and_alive(world, i) and world.currency[i] == usd,
     )  # fmt: skip
-    loyal = _pick(
-        world, taken, n // 8, lambda i: _old_and_alive(world, i) and bool(has_nps[i])
-    )
+    loyal = _pick(world, taken, n // 8, lambda i: _old_and_alive(world, i) and bool(has_nps[i]))
     category = np.asarray(world.product_category)
 
     def lines_of(customer: int) -> np.ndarray:
@@ -175,7 +174,9 @@ def plant_customer_economics(world: _World) -> dict[str, int]:
     if consumables.size < 3:
         consumables = np.resize(np.flatnonzero(category == category[0]), 3)
     first = np.r_[True, world.l_order[lines][1:] != world.l_order[lines][:-1]]
-    position = np.arange(lines.size) - np.maximum.accumulate(np.where(first, np.arange(lines.size), 0))
+    position = np.arange(lines.size) - np.maximum.accumulate(
+        np.where(first, np.arange(lines.size), 0)
+    )
     world.l_prod[lines] = consumables[position % 3]
     world.l_disc[lines] = np.round(world.base_discount[riser], 3)
     _reprice(world, lines)
@@ -190,8 +191,10 @@ def plant_customer_economics(world: _World) -> dict[str, int]:
     old = _net(world, lines)
     by_category = [np.flatnonzero(category == c[0]) for c in _PRODUCT_CATEGORIES]
     by_category = [p for p in by_category if p.size]
-    pick = [by_category[j % len(by_category)][j // len(by_category) % by_category[j % len(by_category)].size]
-            for j in range(lines.size)]  # fmt: skip
+    pick = []
+    for j in range(lines.size):
+        products = by_category[j % len(by_category)]
+        pick.append(products[j // len(by_category) % products.size])
     world.l_prod[lines] = np.asarray(pick, dtype=world.l_prod.dtype)
     world.l_disc[lines] = 0.01
     _reprice(world, lines)
