@@ -7,7 +7,7 @@ tickets and touchpoints), so every other customer's data stays exactly what it w
 ``squeezing_large_account``
     a top-revenue account given 28% off list on every line (quantities raised so revenue
     holds), paying every invoice 35 days late and asking for heavy service (tickets and
-    visits every week of the last year): a large account that squeezes (客大欺店).
+    visits several times a week over the last year): a large account that squeezes (客大欺店).
 ``loyal_cross_buyer``
     a long-standing customer that buys across every product category, at 1% discount, pays
     early and answers NPS surveys with 10.
@@ -34,8 +34,8 @@ __all__ = ["ECONOMICS_SCENARIO_TEXT", "plant_customer_economics"]
 
 ECONOMICS_SCENARIO_TEXT: dict[str, str] = {
     "squeezing_large_account": (
-        "top-revenue account with 28% discounts, invoices paid 35 days late and weekly tickets "
-        "and visits: a large account that squeezes"
+        "top-revenue account with 28% discounts, invoices paid 35 days late and tickets "
+        "and visits several times a week: a large account that squeezes"
     ),
     "loyal_cross_buyer": (
         "long-standing customer buying every product category, low discount, early payment, NPS 10"
@@ -157,7 +157,7 @@ def plant_customer_economics(world: _World) -> dict[str, int]:
     old = _net(world, lines)
     world.l_disc[lines] = 0.28
     _keep_value(world, lines, old)
-    _append_service(world, rng, squeezer, tickets=60, visits=60)
+    _append_service(world, rng, squeezer, tickets=100, visits=150)
 
     # key account missing a category: its Software lines become other products
     lines = lines_of(missing)

@@ -127,7 +127,7 @@ PLANTED = [
     ("no_recent_touchpoint", "no_touchpoint", "high"),
     ("inactive_owner_account", "no_touchpoint", "high"),
     ("fast_growing_potential", "potential_toward_core", "low"),
-    ("squeezing_large_account", "squeeze_score_high", "medium"),
+    ("squeezing_large_account", "squeeze_score_high", "high"),
     ("key_account_missing_category", "whitespace_opportunity", "low"),
 ]
 

@@ -560,7 +560,7 @@ def test_customer_economics_plants_land_where_they_should(
     squeeze = alerts[
         (alerts["customer_id"] == squeezer) & (alerts["rule_id"] == "squeeze_score_high")
     ]
-    assert list(squeeze["alert_type"]) == ["risk"] and list(squeeze["severity"]) == ["medium"]
+    assert list(squeeze["alert_type"]) == ["risk"] and list(squeeze["severity"]) == ["high"]
     assert set(alerts.loc[alerts["rule_id"] == "squeeze_score_high", "customer_id"]) == {squeezer}
 
     loyal = scenarios["loyal_cross_buyer"]["customer_id"]
