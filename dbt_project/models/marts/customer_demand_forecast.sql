@@ -53,9 +53,10 @@ mix as (
 
 horizons as (
 
-    {%- for horizon in horizons %}
-    select {{ horizon | int }} as horizon_months{{ ' union all' if not loop.last }}
-    {%- endfor %}
+    select horizon_list.horizon_months
+    from (
+        values {% for horizon in horizons %}({{ horizon | int }}){{ ', ' if not loop.last }}{% endfor %}  -- noqa: LT05
+    ) as horizon_list (horizon_months)
 
 ),
 
@@ -96,10 +97,10 @@ account_totals as (
         case when clv.customer_id is null then 'no_clv_row' else clv.fallback_reason end as clv_fallback_reason,
         case when purchase_horizons.expected_purchases is not null then 'clv' else 'run_rate' end
             as forecast_basis,
-        case
-            when purchase_horizons.expected_purchases is not null then purchase_horizons.expected_purchases
-            else coalesce(purchase_days.order_days_t12m, 0) * horizons.horizon_months / {{ months }}.0
-        end as account_expected_orders,
+        coalesce(
+            purchase_horizons.expected_purchases,
+            coalesce(purchase_days.order_days_t12m, 0) * horizons.horizon_months / {{ months }}.0
+        ) as account_expected_orders,
         case
             when purchase_horizons.expected_purchases is not null
                 then purchase_horizons.expected_purchases * clv.expected_avg_margin

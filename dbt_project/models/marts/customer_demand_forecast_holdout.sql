@@ -34,7 +34,7 @@ mix as (
 
 key_accounts as (
 
-    select customer_id
+    select tiers.customer_id
     from tiers
     where {{ is_alert_key_account('tiers') }} and {{ holdout_weeks }} > 0
 

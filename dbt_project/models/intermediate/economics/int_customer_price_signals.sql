@@ -114,15 +114,18 @@ local_windows as (
 
     select
         local_months.*,
-        lag(net_unit_price) over (
-            partition by customer_id, product_id, currency order by month_index
+        lag(local_months.net_unit_price) over (
+            partition by local_months.customer_id, local_months.product_id, local_months.currency
+            order by local_months.month_index
         ) as previous_net_unit_price,
-        sum(quantity) over (
-            partition by customer_id, product_id, currency order by month_index
+        sum(local_months.quantity) over (
+            partition by local_months.customer_id, local_months.product_id, local_months.currency
+            order by local_months.month_index
             range between {{ window_months }} preceding and 1 preceding
         ) as quantity_before,
-        sum(quantity) over (
-            partition by customer_id, product_id, currency order by month_index
+        sum(local_months.quantity) over (
+            partition by local_months.customer_id, local_months.product_id, local_months.currency
+            order by local_months.month_index
             range between current row and {{ window_months - 1 }} following
         ) as quantity_after
     from local_months
