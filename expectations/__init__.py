@@ -8,13 +8,20 @@ Severities and tolerances live in :mod:`expectations.config`.
 
 from expectations import (
     customer_clv,
+    customer_demand_forecast,
+    customer_demand_forecast_holdout,
     customer_facts,
     customer_health,
+    customer_input_output,
     customer_lifecycle,
+    customer_loyalty,
+    customer_price_tolerance,
     customer_tiers,
+    customer_whitespace,
     dim_customers,
     fct_order_lines,
     key_account_alerts,
+    lifecycle_input_output,
 )
 
 __all__ = ["MART_SUITES"]
@@ -28,4 +35,11 @@ MART_SUITES = (
     customer_lifecycle,
     customer_health,
     key_account_alerts,
+    customer_price_tolerance,
+    customer_input_output,
+    lifecycle_input_output,
+    customer_loyalty,
+    customer_demand_forecast,
+    customer_demand_forecast_holdout,
+    customer_whitespace,
 )

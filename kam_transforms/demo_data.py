@@ -118,6 +118,11 @@ SCENARIO_NAMES: tuple[str, ...] = (
     "inactive_owner_account",
     "churned",
     "prospect",
+    # kam_transforms.demo_economics
+    "squeezing_large_account",
+    "loyal_cross_buyer",
+    "price_rise_quantity_drop",
+    "key_account_missing_category",
 )
 
 _SCENARIO_TEXT: dict[str, str] = {
@@ -387,6 +392,9 @@ class _World:
         self._build_opportunities(self._rngs[8])
         self._build_tickets(self._rngs[9])
         self._build_surveys(self._rngs[10])
+        from kam_transforms.demo_economics import plant_customer_economics
+
+        self.scenarios.update(plant_customer_economics(self))
 
     # ------------------------------------------------------------------ fx
     def _build_fx(self, rng: np.random.Generator) -> None:
@@ -1208,9 +1216,15 @@ class _World:
                 "owner_id": f"OWN-{owner + 1:03d}",
                 "owner_email": str(self.owner_email[owner]),
                 "account_name": str(self.account_name[i]),
-                "description": _SCENARIO_TEXT[name],
+                "description": _SCENARIO_TEXT.get(name) or _economics_text(name),
             }
         return out
+
+
+def _economics_text(name: str) -> str:
+    from kam_transforms.demo_economics import ECONOMICS_SCENARIO_TEXT
+
+    return ECONOMICS_SCENARIO_TEXT[name]
 
 
 # --------------------------------------------------------------------------- writers

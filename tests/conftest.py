@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from dbt_build import build  # noqa: F401  (the session-scoped dbt build of the demo data)
 
 REPO = Path(__file__).resolve().parent.parent
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="kam-airflow-"))

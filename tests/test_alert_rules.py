@@ -46,10 +46,12 @@ RULE_TYPES = {
     "dropped_out_of_class_a": "tier_change",
     "promoted_to_class_a": "tier_change",
     "potential_toward_core": "opportunity",
+    "squeeze_score_high": "risk",
+    "whitespace_opportunity": "opportunity",
 }
 #: Rules whose dedup key carries a subject (customer|rule|subject).
 RULES_WITH_SUBJECT = {"account_manager_change", "key_contact_left", "competitor_loss",
-                      "complaint_past_sla"}  # fmt: skip
+                      "complaint_past_sla", "whitespace_opportunity"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,8 @@ PLANTED = [
     ("no_recent_touchpoint", "no_touchpoint", "high"),
     ("inactive_owner_account", "no_touchpoint", "high"),
     ("fast_growing_potential", "potential_toward_core", "low"),
+    ("squeezing_large_account", "squeeze_score_high", "high"),
+    ("key_account_missing_category", "whitespace_opportunity", "low"),
 ]
 
 

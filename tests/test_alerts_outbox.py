@@ -452,3 +452,19 @@ def test_read_alerts_from_the_serving_warehouse(tmp_path: Path) -> None:
         ]
     with pytest.raises(ValueError, match="not a table name"):
         read_alerts(db, D0, table="x; drop table y")
+
+
+def test_whitespace_opportunity_is_not_repeated_within_its_month(
+    settings: Settings, state_path: Path
+) -> None:
+    key = "C001|whitespace_opportunity|2026-11"
+    for offset in range(1, 31):  # every day of November
+        as_of = day(offset)
+        whitespace = alert(
+            as_of, rule_id="whitespace_opportunity", alert_type="opportunity", severity="low",
+            dedup_key=key, reason="Does not buy Software.",
+        )  # fmt: skip
+        publish(settings, state_path, frame(whitespace, alert(as_of)), as_of)
+    # the other rule is reminded every 7 days; the whitespace alert went out once, on the 1st
+    assert state_alert(state_path, "C001|no_touchpoint")["last_notified"] == "2026-11-29"
+    assert state_alert(state_path, key)["last_notified"] == "2026-11-01"

@@ -385,3 +385,33 @@ def test_preview_does_not_create_state(settings: Settings) -> None:
     assert not state_path.exists() and not settings.outbox_dir.exists()
     with OutboxState(state_path, read_only=True) as state:
         assert state.alerts() == []
+
+
+def test_customer_economics_reasons_follow_the_owner_locale() -> None:
+    from kam_transforms.alerts.economics_reasons import localised_reason
+
+    evidence = (
+        '{"squeeze_score": 97.5, "threshold_score": 60, "discount_depth_t12m": 0.28, '
+        '"invoices_late_share_t12m": 1.0, "cost_to_serve_t12m": 72000.4, '
+        '"gross_margin_t12m": 150000, "base_currency": "USD"}'
+    )
+    assert localised_reason("squeeze_score_high", evidence, "en") == (
+        "Squeeze score 98 (threshold 60): discounts 28.0% of list value, 100% of invoices paid "
+        "late, cost to serve USD 72,000 against a margin of USD 150,000."
+    )
+    assert localised_reason("squeeze_score_high", evidence, "zh-CN") == (
+        "压价指数 98（阈值 60）：折扣占标价的 28.0%，100% 的发票逾期付款，服务成本 USD 72,000，"
+        "毛利仅 USD 150,000（客大欺店）。"
+    )
+    whitespace = (
+        '{"product_category": "Software", "similar_account_count": 14, '
+        '"buying_account_count": 13, "peer_median_category_margin": 21224.1, '
+        '"opportunity_value": 19708.6, "abc_class": "A", "industry": null, "base_currency": "USD"}'
+    )
+    assert localised_reason("whitespace_opportunity", whitespace, "zh-CN") == (
+        "尚未采购Software：14 家同类客户（A 类，-）中有 13 家在采购，其该品类毛利中位数为 "
+        "USD 21,224；潜在机会 USD 19,709。"
+    )
+    # other rules and broken evidence keep the warehouse's reason
+    assert localised_reason("no_touchpoint", evidence, "zh-CN") is None
+    assert localised_reason("squeeze_score_high", '{"squeeze_score": 1}', "zh-CN") is None

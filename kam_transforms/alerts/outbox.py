@@ -45,6 +45,7 @@ from kam_transforms.alerts.model import (
 )
 
 __all__ = [
+    "NO_REMINDER_RULES",
     "AlertPlan",
     "OutboxState",
     "PlannedAlert",
@@ -564,6 +565,11 @@ class OutboxState:
             )
 
 
+#: Rules whose open alerts are never repeated as reminders: their dedup key changes every
+#: month (the subject is the run's month), so each account hears of them at most once a month.
+NO_REMINDER_RULES: frozenset[str] = frozenset({"whitespace_opportunity"})
+
+
 def _notify_reason(
     row: AlertRow,
     last_notified: dt.date | None,
@@ -577,6 +583,7 @@ def _notify_reason(
         return "escalated"
     if (
         renotify_after_days is not None
+        and row.rule_id not in NO_REMINDER_RULES
         and last_notified < as_of
         and (as_of - last_notified).days >= renotify_after_days
     ):

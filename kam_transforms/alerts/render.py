@@ -27,7 +27,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from urllib.parse import quote, urlsplit
 
-from kam_transforms.alerts.model import SEVERITY_RANK, clean_text
+from kam_transforms.alerts.economics_reasons import localised_reason
+from kam_transforms.alerts.model import SEVERITY_RANK, AlertRow, clean_text
 from kam_transforms.alerts.outbox import PlannedAlert
 from kam_transforms.alerts.routing import Digest, normalise_address
 from kam_transforms.alerts.sparkline import sparkline_png
@@ -186,6 +187,11 @@ def crm_url(base_url: str | None, account_id: str | None) -> str | None:
     return f"{base_url}/{quote(account_id, safe='')}"
 
 
+def _reason(row: AlertRow, locale: str) -> str:
+    """The row's reason, in the recipient's locale where a template exists for its rule."""
+    return localised_reason(row.rule_id, row.evidence, locale) or row.reason or ""
+
+
 def _evidence_text(evidence: str | None) -> str:
     if not evidence:
         return ""
@@ -283,7 +289,7 @@ def _text_body(
             lines.append(
                 f"- [{severity}] {kind} ({clean_text(row.rule_id, 80)}) - {_notice(texts, item)}"
             )
-            lines.append(f"  {clean_text(row.reason, 500)}")
+            lines.append(f"  {clean_text(_reason(row, locale), 500)}")
             evidence = _evidence_text(row.evidence)
             if evidence:
                 lines.append(f"  {texts['evidence']}{texts['sep']}{evidence}")
@@ -366,7 +372,7 @@ def _html_body(
                 f"{badge} <strong>{e(kind)}</strong> "
                 f'<span style="color:#5e6c84;">{e(clean_text(row.rule_id, 80))} &middot; '
                 f"{e(_notice(texts, item))}</span>",
-                f"<br>{e(clean_text(row.reason, 500))}",
+                f"<br>{e(clean_text(_reason(row, locale), 500))}",
             ]
             evidence = _evidence_text(row.evidence)
             if evidence:

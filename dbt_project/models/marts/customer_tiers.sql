@@ -5,13 +5,16 @@
 --    (var tier_comparison_days earlier); customers with no positive measure are C;
 --  * customer value matrix quadrant from current value (the measure) and potential value
 --    (predicted CLV plus weighted pipeline margin; the trend projection without a CLV);
---  * key-account score 0-100 from five weighted component scores, and is_key_account;
+--  * key-account score 0-100 from weighted component scores (five, plus loyalty and low
+--    squeeze from the customer-economics models at weight 0 by default), and is_key_account;
 --  * the previous class (comparison window) and the previous quadrant (previous run).
 
 {%- set measure = abc_measure_prefix() %}
 {%- set weights = var('key_account_score_weights') %}
 {%- set weight_total = weights.values() | sum %}
 {%- set value_cutoff = var('value_matrix_high_percentile') %}
+{%- set squeeze_weight = var('value_matrix_squeeze_weight') %}
+{%- set loyalty_weight = var('value_matrix_loyalty_weight') %}
 
 with
 
@@ -31,6 +34,18 @@ facts as (
 clv as (
 
     select * from {{ ref('int_customer_clv_scored') }}
+
+),
+
+price_signals as (
+
+    select * from {{ ref('int_customer_price_signals') }}
+
+),
+
+loyalty as (
+
+    select * from {{ ref('int_customer_loyalty_scored') }}
 
 ),
 
@@ -118,6 +133,8 @@ valued as (
         facts.latest_nps_score,
         clv.predicted_clv,
         clv.customer_id is not null and not clv.is_fallback as has_predicted_clv,
+        price_signals.squeeze_score,
+        loyalty.loyalty_index,
         -- the pipeline is valued at the customer's margin rate (or 30% without history)
         coalesce(facts.weighted_open_pipeline_base, 0) * coalesce(facts.gross_margin_rate_t12m, 0.30)
             as pipeline_margin_value
@@ -126,6 +143,10 @@ valued as (
         on banded.customer_id = facts.customer_id
     left join clv
         on banded.customer_id = clv.customer_id
+    left join price_signals
+        on banded.customer_id = price_signals.customer_id
+    left join loyalty
+        on banded.customer_id = loyalty.customer_id
 
 ),
 
@@ -148,13 +169,27 @@ potential as (
 
 ),
 
-value_ranked as (
+-- squeeze discounts the current value, loyalty scales the potential value (weights
+-- value_matrix_squeeze_weight / value_matrix_loyalty_weight; 0 leaves both as they are)
+adjusted as (
 
     select
         potential.*,
-        percent_rank() over (order by potential.measure_value) as current_value_percentile,
-        percent_rank() over (order by potential.potential_value) as potential_value_percentile
+        potential.measure_value
+        * (1 - {{ squeeze_weight }} * coalesce(potential.squeeze_score, 0) / 100.0) as matrix_current_value,
+        potential.potential_value
+        * (1 + {{ loyalty_weight }} * (coalesce(potential.loyalty_index, 50) - 50) / 50.0) as matrix_potential_value
     from potential
+
+),
+
+value_ranked as (
+
+    select
+        adjusted.*,
+        percent_rank() over (order by adjusted.matrix_current_value) as current_value_percentile,
+        percent_rank() over (order by adjusted.matrix_potential_value) as potential_value_percentile
+    from adjusted
 
 ),
 
@@ -162,9 +197,9 @@ quadrants as (
 
     select
         value_ranked.*,
-        value_ranked.measure_value > 0
+        value_ranked.matrix_current_value > 0
         and value_ranked.current_value_percentile >= {{ value_cutoff }} as is_high_current_value,
-        value_ranked.potential_value > 0
+        value_ranked.matrix_potential_value > 0
         and value_ranked.potential_value_percentile >= {{ value_cutoff }} as is_high_potential_value
     from value_ranked
 
@@ -194,7 +229,9 @@ components as (
             0.4 * (1 - coalesce(quadrants.invoices_late_share_t12m, 0.5))
             + 0.3 * percent_rank() over (order by coalesce(quadrants.gross_margin_rate_t12m, 0))
             + 0.3 * coalesce(quadrants.latest_nps_score / 10.0, 0.5)
-        ) as strategic_value_score
+        ) as strategic_value_score,
+        coalesce(quadrants.loyalty_index, 0) as loyalty_score,
+        100.0 - coalesce(quadrants.squeeze_score, 0) as low_squeeze_score
     from quadrants
 
 ),
@@ -209,6 +246,8 @@ scored as (
             + {{ weights.get('lifetime_value', 0) }} * components.lifetime_value_score
             + {{ weights.get('product_fit', 0) }} * components.product_fit_score
             + {{ weights.get('strategic_value', 0) }} * components.strategic_value_score
+            + {{ weights.get('loyalty', 0) }} * components.loyalty_score
+            + {{ weights.get('low_squeeze', 0) }} * components.low_squeeze_score
         ) / {{ weight_total }} as key_account_score
     from components
 
@@ -250,6 +289,8 @@ final as (
         {{ round_to('scored.lifetime_value_score', 2) }} as lifetime_value_score,
         {{ round_to('scored.product_fit_score', 2) }} as product_fit_score,
         {{ round_to('scored.strategic_value_score', 2) }} as strategic_value_score,
+        {{ round_to('scored.loyalty_score', 2) }} as loyalty_score,
+        {{ round_to('scored.low_squeeze_score', 2) }} as low_squeeze_score,
         {{ round_to('scored.key_account_score', 2) }} as key_account_score,
         scored.key_account_score >= {{ var('key_account_min_score') }} as is_key_account
     from scored

@@ -44,6 +44,12 @@ tier_alerts as (
 
 ),
 
+economics_alerts as (
+
+    select * from {{ ref('int_economics_alerts_detected') }}
+
+),
+
 customers as (
 
     select * from {{ ref('dim_customers') }}
@@ -63,6 +69,8 @@ all_alerts as (
     select * from lifecycle_alerts
     union all
     select * from tier_alerts
+    union all
+    select * from economics_alerts
 
 ),
 
