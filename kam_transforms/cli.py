@@ -1,14 +1,25 @@
-"""``kam``: the command line for data engineers (demo data, each pipeline step, alerts)."""
+"""``kam``: the command line for data engineers (demo data, each pipeline step, alerts).
+
+Its result is JSON on stdout and nothing else: logs, and anything a library or child
+process prints while the command runs, go to stderr. SIGTERM stops the command like
+Ctrl-C (the running step stops its children, marks its build failed, releases its lock)
+and exits 143.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from kam_transforms.config import Settings
@@ -25,6 +36,47 @@ def _date(value: str) -> date:
 
 def _print(result: Any) -> None:
     print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Send everything written to stdout (Python or file descriptor 1, so child processes
+    and C libraries too) to stderr for the block; stdout is kept for the JSON result."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no stdout at all
+        yield
+        return
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _terminate(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """Turn SIGTERM into ``SystemExit(143)`` for the block (main thread, default handler
+    only), so the running step cleans up; the previous handler is restored after."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _demo_data(args: argparse.Namespace, settings: Settings) -> Any:
@@ -72,10 +124,9 @@ def _validate(args: argparse.Namespace, settings: Settings) -> Any:
 
 def _publish(args: argparse.Namespace, settings: Settings) -> Any:
     if args.rollback:
-        from kam_transforms.warehouse import rollback
+        from kam_transforms.pipeline import rollback_serving
 
-        rollback(settings.serving_db)
-        return {"rolled_back": str(settings.serving_db)}
+        return rollback_serving(settings)
     if args.as_of is None:
         raise SystemExit("kam publish: --as-of is required unless --rollback is given")
     from kam_transforms.pipeline import publish_marts
@@ -158,7 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        result = args.func(args, Settings.from_env())
+        with _stdout_to_stderr(), _sigterm_raises():
+            result = args.func(args, Settings.from_env())
         if result is not None:
             _print(result)
     except Exception as exc:  # noqa: BLE001 - the CLI reports any failure on one line

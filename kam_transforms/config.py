@@ -10,10 +10,42 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["REPO_ROOT", "DBT_PROJECT_DIR", "Settings"]
+__all__ = ["ISO_4217_CODES", "REPO_ROOT", "DBT_PROJECT_DIR", "Settings", "check_currency_code"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+
+#: Active ISO 4217 currency codes: the allow-list for ``KAM_BASE_CURRENCY`` (it becomes a
+#: dbt var that models compare against, so it never reaches SQL unless it is one of these).
+ISO_4217_CODES = frozenset(
+    """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD
+    BTN BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP
+    DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR
+    IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD
+    MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB
+    PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD
+    SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS
+    VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG ZWL
+    """.split()
+)
+
+
+def check_currency_code(value: str, source: str = "KAM_BASE_CURRENCY") -> str:
+    """``value`` if it is an ISO 4217 code (three upper-case letters, on the allow-list).
+
+    Raises
+    ------
+    ValueError
+        Naming ``source`` and the value.
+    """
+    if not (len(value) == 3 and value.isascii() and value.isupper() and value in ISO_4217_CODES):
+        raise ValueError(
+            f"{source}={value!r} is not an ISO 4217 currency code "
+            "(three upper-case letters such as USD, EUR, CNY)"
+        )
+    return value
 
 
 def _path(env: str, default: Path) -> Path:
@@ -38,6 +70,9 @@ class Settings:
     sales_ops_email: str
     data_team_email: str
     mail_from: str
+
+    def __post_init__(self) -> None:
+        check_currency_code(self.base_currency)
 
     @classmethod
     def from_env(cls) -> Settings:

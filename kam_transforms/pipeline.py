@@ -2,6 +2,13 @@
 
 Each step takes the run's as-of date and :class:`Settings`, does one idempotent thing, and
 returns a small JSON-able summary (it becomes the task's XCom).
+
+Every writing step holds its lock of ``KAM_HOME`` (:mod:`kam_transforms.locks`): an entity's
+extract its entity's lock, build, validate, publish and rollback the ``warehouse`` lock,
+alert sending the ``alerts`` lock. Build, validate and publish agree on one build id
+(:mod:`kam_transforms.builds`): validate and publish refuse a build that is incomplete,
+failed, partial or of another date, publish one that did not pass validation, and alerts a
+serving warehouse of another date.
 """
 
 from __future__ import annotations
@@ -10,21 +17,35 @@ import json
 import logging
 import os
 import shutil
+import signal
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from kam_transforms import duck
+from kam_transforms.builds import (
+    finish_build,
+    finish_validation,
+    require_complete_build,
+    require_serving_of,
+    require_validated,
+    start_build,
+    start_validation,
+)
 from kam_transforms.config import DBT_PROJECT_DIR, Settings
+from kam_transforms.locks import extract_lock_name, hold
 
 __all__ = [
+    "AlertStateError",
     "DbtBuildError",
     "dbt_build",
     "extract_entity",
     "preview_alerts",
     "publish_marts",
+    "rollback_serving",
     "run_all",
     "send_alerts",
     "summarize",
@@ -34,15 +55,28 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+#: The lock of the build, audit and serving warehouses.
+WAREHOUSE_LOCK = "warehouse"
+#: The lock of alert sending (alert state and outbox).
+ALERTS_LOCK = "alerts"
+
+
 class DbtBuildError(RuntimeError):
     """``dbt build`` failed; the message lists the failing nodes."""
 
 
+class AlertStateError(RuntimeError):
+    """The alert state file cannot be read or written (corrupt, or the disk is full)."""
+
+
 def extract_entity(settings: Settings, as_of: date, source: str, name: str) -> dict[str, Any]:
-    """Land one canonical entity through its source's connector (files, HubSpot or Odoo)."""
+    """Land one canonical entity through its source's connector (files, HubSpot or Odoo),
+    holding that entity's lock (extracts of other entities run in parallel)."""
     from kam_transforms.extract import extract
 
-    return extract(settings, as_of, source, name)
+    lock = extract_lock_name(source, name)
+    with hold(settings.home, lock, f"extract {source}/{name}", as_of=as_of.isoformat()):
+        return extract(settings, as_of, source, name)
 
 
 def _dbt_executable() -> str:
@@ -69,8 +103,63 @@ def _failed_nodes(target: Path) -> list[str]:
     ]
 
 
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGKILL when this process dies (Linux
+    ``PR_SET_PDEATHSIG``), however it dies: a killed ``kam build`` takes dbt with it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+    pr_set_pdeathsig = 1
+
+    def preexec() -> None:
+        prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+def _run_child(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd`` to its end; if this process is interrupted (SIGTERM via the CLI's
+    handler, Ctrl-C, an Airflow task timeout), stop the child before re-raising."""
+    proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+        cmd,
+        env=env,
+        cwd=DBT_PROJECT_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_die_with_parent(),  # noqa: PLW1509 - only prctl and getppid run there
+    )
+    try:
+        out, err = proc.communicate()
+    except BaseException:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
 def dbt_build(settings: Settings, as_of: date, select: str | None = None) -> dict[str, Any]:
-    """Run ``dbt build`` for ``as_of`` into the build warehouse (the only writer of it)."""
+    """Run ``dbt build`` for ``as_of`` into the build warehouse (the only writer of it).
+
+    Holds the ``warehouse`` lock; records the build (:func:`kam_transforms.builds.start_build`)
+    as ``running`` first and ``complete``/``partial``/``failed`` at the end; its
+    ``build_id`` is in the summary. dbt dies with this process.
+    """
+    with hold(settings.home, WAREHOUSE_LOCK, "build", as_of=as_of.isoformat()):
+        return _dbt_build_locked(settings, as_of, select)
+
+
+def _dbt_build_locked(settings: Settings, as_of: date, select: str | None) -> dict[str, Any]:
     target = dbt_target_dir(settings)
     settings.build_db.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
@@ -90,21 +179,34 @@ def dbt_build(settings: Settings, as_of: date, select: str | None = None) -> dic
     if select:
         cmd += ["--select", select]
     env = os.environ | settings.dbt_env() | {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    proc = subprocess.run(  # noqa: S603 - fixed argv, no shell
-        cmd, env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True, check=False
-    )
+    build = start_build(settings.build_db, as_of, select)
+    try:
+        proc = _run_child(cmd, env)
+    except BaseException as exc:
+        finish_build(settings.build_db, build.build_id, "failed", f"interrupted: {exc!r}")
+        raise
     for line in proc.stdout.splitlines():
         log.info("dbt: %s", line)
     if proc.returncode != 0:
         failed = _failed_nodes(target) or proc.stdout.splitlines()[-20:] + [proc.stderr[-2000:]]
+        finish_build(settings.build_db, build.build_id, "failed", f"dbt exit {proc.returncode}")
         raise DbtBuildError(
-            f"dbt build failed as of {as_of} (exit {proc.returncode}):\n  " + "\n  ".join(failed)
+            f"dbt build {build.build_id} failed as of {as_of} (exit {proc.returncode}):\n  "
+            + "\n  ".join(failed)
         )
+    status = "partial" if select else "complete"
+    finish_build(settings.build_db, build.build_id, status)
     results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))
     statuses: dict[str, int] = {}
     for r in results["results"]:
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1
-    return {"as_of": as_of.isoformat(), "nodes": statuses, "build_db": str(settings.build_db)}
+    return {
+        "as_of": as_of.isoformat(),
+        "build_id": build.build_id,
+        "status": status,
+        "nodes": statuses,
+        "build_db": str(settings.build_db),
+    }
 
 
 def _marts(settings: Settings) -> list[Any]:
@@ -113,12 +215,34 @@ def _marts(settings: Settings) -> list[Any]:
     return mart_relations(dbt_target_dir(settings) / "manifest.json")
 
 
-def validate_build(settings: Settings, as_of: date, run_id: str) -> dict[str, Any]:
+def validate_build(
+    settings: Settings, as_of: date, run_id: str, build_id: str | None = None
+) -> dict[str, Any]:
     """Run the mart suites on the build warehouse.
 
-    A blocking failure emails the data team and raises ``ValidationFailed``, so publish
-    never runs; warnings are returned in the summary.
+    Holds the ``warehouse`` lock. Only a complete build of ``as_of`` (and ``build_id``,
+    when given) is validated, else :class:`~kam_transforms.builds.BuildRefused`; the verdict
+    is recorded for its build id. A blocking failure emails the data team and raises
+    ``ValidationFailed``, so publish never runs; warnings are returned in the summary.
     """
+    with hold(settings.home, WAREHOUSE_LOCK, "validate", as_of=as_of.isoformat()):
+        build = require_complete_build(settings.build_db, as_of, "validate", build_id)
+        start_validation(settings.audit_db, build, run_id)
+        blocking: int | None = None
+        try:
+            summary = _validate_locked(settings, as_of, run_id, build.build_id)
+            blocking = 0
+        except Exception as exc:
+            report = getattr(exc, "report", None)
+            if report is not None:
+                blocking = len(report.blocking_failures)
+            raise
+        finally:
+            finish_validation(settings.audit_db, build, run_id, blocking)
+        return summary
+
+
+def _validate_locked(settings: Settings, as_of: date, run_id: str, build_id: str) -> dict:
     from expectations import MART_SUITES
     from kam_transforms.validate import ValidationFailed, validate_marts
 
@@ -137,6 +261,7 @@ def validate_build(settings: Settings, as_of: date, run_id: str) -> dict[str, An
             reports_dir=settings.reports_dir,
             gx_root=settings.gx_root,
             run_id=run_id,
+            build_id=build_id,
         )
     except ValidationFailed as failed:
         from kam_transforms.alerts.deliver import transport_from_airflow
@@ -147,33 +272,68 @@ def validate_build(settings: Settings, as_of: date, run_id: str) -> dict[str, An
     return report.as_dict()
 
 
-def publish_marts(settings: Settings, as_of: date, run_id: str) -> dict[str, Any]:
-    """Replace the serving warehouse with the validated marts of the build warehouse."""
+def publish_marts(
+    settings: Settings, as_of: date, run_id: str, build_id: str | None = None
+) -> dict[str, Any]:
+    """Replace the serving warehouse with the validated marts of the build warehouse.
+
+    Holds the ``warehouse`` lock. Publishes only a complete build of ``as_of`` (and
+    ``build_id``, when given) whose last validation passed; else
+    :class:`~kam_transforms.builds.BuildRefused` and serving is untouched.
+    """
     from kam_transforms.warehouse import publish
 
-    counts = publish(
-        settings.build_db,
-        settings.serving_db,
-        _marts(settings),
-        as_of,
-        run_id,
-        audit_db=settings.audit_db,
-    )
-    return {"as_of": as_of.isoformat(), "serving_db": str(settings.serving_db), "tables": counts}
+    with hold(settings.home, WAREHOUSE_LOCK, "publish", as_of=as_of.isoformat()):
+        build = require_complete_build(settings.build_db, as_of, "publish", build_id)
+        validated_by = require_validated(settings.audit_db, build)
+        counts = publish(
+            settings.build_db,
+            settings.serving_db,
+            _marts(settings),
+            as_of,
+            run_id,
+            audit_db=settings.audit_db,
+            build_id=build.build_id,
+        )
+    return {
+        "as_of": as_of.isoformat(),
+        "build_id": build.build_id,
+        "validation_run": validated_by,
+        "serving_db": str(settings.serving_db),
+        "tables": counts,
+    }
 
 
-def _alerts_for(settings: Settings, as_of: date) -> Any:
+def rollback_serving(settings: Settings) -> dict[str, Any]:
+    """Swap serving and ``.previous`` back (holding the ``warehouse`` lock)."""
+    from kam_transforms.builds import serving_stamp
+    from kam_transforms.warehouse import rollback
+
+    with hold(settings.home, WAREHOUSE_LOCK, "rollback"):
+        rollback(settings.serving_db)
+        stamp = serving_stamp(settings.serving_db)
+    return {
+        "rolled_back": str(settings.serving_db),
+        "as_of": stamp.as_of.isoformat() if stamp else None,
+        "build_id": stamp.build_id if stamp else None,
+    }
+
+
+def _alerts_for(settings: Settings, as_of: date, step: str) -> Any:
+    """This run's alerts, from a serving warehouse published as of ``as_of`` only."""
     from kam_transforms.alerts.source import read_alerts
 
+    require_serving_of(settings.serving_db, as_of, step)
     return read_alerts(settings.serving_db, as_of)
 
 
 def _revenue_history(settings: Settings, as_of: date, customer_ids: list[str]) -> dict:
     """The last 12 monthly revenues of each alerted customer, for the digest's trend chart."""
+    import duckdb
 
     if not customer_ids:
         return {}
-    with duck.connect(settings.serving_db, read_only=True) as con:
+    with duckdb.connect(str(settings.serving_db), read_only=True) as con:
         rows = con.execute(
             "select customer_id, list(revenue_base order by month_start_date) "
             "from fct_customer_monthly "
@@ -199,25 +359,41 @@ def _alert_options(settings: Settings, as_of: date, alerts: Any) -> dict[str, An
 
 
 def send_alerts(settings: Settings, as_of: date, smtp_conn_id: str = "kam_smtp") -> dict[str, Any]:
-    """Send this run's key-account alert digests (SMTP if configured, else .eml files)."""
+    """Send this run's key-account alert digests (SMTP if configured, else .eml files).
+
+    Holds the ``alerts`` lock; refuses a serving warehouse not published as of ``as_of``.
+    A corrupt alert state or a full disk raise errors naming the file.
+    """
     from kam_transforms.alerts import publish_alerts
     from kam_transforms.alerts.deliver import transport_from_airflow
 
-    alerts = _alerts_for(settings, as_of)
-    return publish_alerts(
-        alerts,
-        as_of,
-        settings,
-        transport=transport_from_airflow(smtp_conn_id),
-        **_alert_options(settings, as_of, alerts),
-    )
+    with hold(settings.home, ALERTS_LOCK, "alerts send", as_of=as_of.isoformat()):
+        alerts = _alerts_for(settings, as_of, "alerts send")
+        options = _alert_options(settings, as_of, alerts)
+        state = options["state_path"]
+        try:
+            return publish_alerts(
+                alerts, as_of, settings, transport=transport_from_airflow(smtp_conn_id), **options
+            )
+        except sqlite3.DatabaseError as exc:
+            raise AlertStateError(
+                f"{state}: the alert state cannot be read or written ({exc}); if it is "
+                "corrupt, restore it from a backup (deleting it re-sends every open alert)"
+            ) from exc
+        except OSError as exc:
+            if exc.filename:
+                raise
+            raise OSError(
+                exc.errno, f"{exc.strerror}: writing alerts to {settings.outbox_dir} "
+                f"(state {state})"
+            ) from exc
 
 
 def preview_alerts(settings: Settings, as_of: date, out_dir: Path | None = None) -> dict[str, Any]:
     """Render the digests ``send_alerts`` would send, without sending or recording anything."""
     from kam_transforms.alerts import preview_alerts as preview
 
-    alerts = _alerts_for(settings, as_of)
+    alerts = _alerts_for(settings, as_of, "alerts preview")
     messages = preview(alerts, as_of, settings, **_alert_options(settings, as_of, alerts))
     written = []
     if out_dir is not None:
@@ -240,18 +416,20 @@ def run_all(settings: Settings, as_of: date) -> dict[str, Any]:
     for ent in ordered_entities():
         extract_entity(settings, as_of, ent.source, ent.name)
     run_id = f"cli__{as_of.isoformat()}"
-    dbt_build(settings, as_of)
-    validate_build(settings, as_of, run_id)
-    publish_marts(settings, as_of, run_id)
-    return summarize(settings, as_of) | {"alerts": send_alerts(settings, as_of)}
+    built = dbt_build(settings, as_of)
+    validate_build(settings, as_of, run_id, build_id=built["build_id"])
+    publish_marts(settings, as_of, run_id, build_id=built["build_id"])
+    alerts = send_alerts(settings, as_of)
+    return summarize(settings, as_of) | {"build_id": built["build_id"], "alerts": alerts}
 
 
 def summarize(settings: Settings, as_of: date) -> dict[str, Any]:
     """Rows per mart, customers per class and where everything is, read from serving."""
+    import duckdb
 
     from kam_transforms.validate import data_docs_index
 
-    with duck.connect(settings.serving_db, read_only=True) as con:
+    with duckdb.connect(str(settings.serving_db), read_only=True) as con:
         tables = [
             r[0]
             for r in con.execute(
@@ -280,7 +458,7 @@ def summarize(settings: Settings, as_of: date) -> dict[str, Any]:
         "rows_per_mart": rows,
         "customers_per_class": classes,
         "alerts_per_severity": alerts,
-        "digests_in_outbox": len(list(settings.outbox_dir.glob(f"*{as_of:%Y%m%d}*.eml"))),
+        "digests_in_outbox": len(list(settings.outbox_dir.glob(f"kam.{as_of:%Y%m%d}.*.eml"))),
         "serving_db": str(settings.serving_db),
         "validation_report": str(settings.reports_dir / f"validation_{as_of.isoformat()}.json"),
         "data_docs": str(data_docs_index(settings.gx_root)),

@@ -51,7 +51,8 @@ create table if not exists validation_runs (
     unexpected_count bigint,
     element_count bigint,
     observed_value varchar,
-    kwargs varchar
+    kwargs varchar,
+    build_id varchar
 )
 """
 
@@ -88,6 +89,7 @@ class ValidationReport:
     outcomes: list[ExpectationOutcome] = field(default_factory=list)
     path: str | None = None
     data_docs: str | None = None
+    build_id: str | None = None
 
     @property
     def blocking_failures(self) -> list[ExpectationOutcome]:
@@ -105,6 +107,7 @@ class ValidationReport:
         return {
             "as_of": self.as_of,
             "run_id": self.run_id,
+            "build_id": self.build_id,
             "success": self.success,
             "evaluated": len(self.outcomes),
             "failed": [o.describe() for o in self.blocking_failures],
@@ -209,18 +212,22 @@ def _record(audit_db: Path, report: ValidationReport) -> None:
                 "element_count": o.element_count,
                 "observed_value": o.observed_value,
                 "kwargs": o.kwargs,
+                "build_id": report.build_id,
             }
             for o in report.outcomes
         ]
     )
     with duck.connect(audit_db) as con:
         con.execute(VALIDATION_RUNS_DDL)
+        con.execute("alter table validation_runs add column if not exists build_id varchar")
         con.register("outcomes", rows)
         con.execute("delete from validation_runs where run_id = ?", [report.run_id])
         con.execute(
-            "insert into validation_runs select run_id, as_of_date, validated_at, suite, "
-            "expectation, column_name, severity, success, unexpected_count, element_count, "
-            "observed_value, kwargs from outcomes"
+            "insert into validation_runs (run_id, as_of_date, validated_at, suite, expectation, "
+            "column_name, severity, success, unexpected_count, element_count, observed_value, "
+            "kwargs, build_id) select run_id, as_of_date, validated_at, suite, expectation, "
+            "column_name, severity, success, unexpected_count, element_count, observed_value, "
+            "kwargs, build_id::varchar from outcomes"
         )
 
 
@@ -235,6 +242,7 @@ def validate_marts(
     gx_root: Path,
     run_id: str,
     suites: tuple[Any, ...] | None = None,
+    build_id: str | None = None,
 ) -> ValidationReport:
     """Validate every mart suite; record and report; raise ``ValidationFailed`` if blocked.
 
@@ -250,6 +258,9 @@ def validate_marts(
         The GX project folder whose Data Docs site is rebuilt.
     suites
         Suite modules; defaults to ``expectations.MART_SUITES``.
+    build_id
+        The build (:mod:`kam_transforms.builds`) being validated: carried by the report and
+        every ``validation_runs`` row.
     """
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -269,7 +280,7 @@ def validate_marts(
         run_name=f"kam-{as_of.isoformat()}",
         run_time=datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC),
     )
-    report = ValidationReport(as_of=as_of.isoformat(), run_id=run_id)
+    report = ValidationReport(as_of=as_of.isoformat(), run_id=run_id, build_id=build_id)
     for module in suites:
         frame = read_table(build_db, schema, module.TABLE)
         if hasattr(module, "prepare"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -20,11 +21,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from kam_transforms import duck
-
 __all__ = [
     "PublishError",
     "count_rows",
+    "count_rows_in",
     "Relation",
     "mart_relations",
     "previous_path",
@@ -94,7 +94,7 @@ def count_rows(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
 
 def read_table(db: Path, schema: str, table: str) -> pd.DataFrame:
     """Read one whole table read-only (identifiers are checked, never interpolated raw)."""
-    with duck.connect(db, read_only=True) as con:
+    with duckdb.connect(str(db), read_only=True) as con:
         sql = f"select * from {quote_ident(schema)}.{quote_ident(table)}"  # noqa: S608
         return con.execute(sql).df()
 
@@ -140,6 +140,98 @@ def _copy_with_contract(con: duckdb.DuckDBPyConnection, rel: Relation) -> None:
     con.execute(f"insert into {target} select * from {source}")  # noqa: S608 - quoted identifiers
 
 
+def _staged_path(serving_db: Path) -> Path:
+    """A staging name no other publish uses: ``.<serving>.<pid>-<random>.new``."""
+    return serving_db.with_name(f".{serving_db.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.new")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_dead_stagings(serving_db: Path) -> None:
+    """Delete staged files left by publishes that died (their pid no longer runs)."""
+    pattern = re.compile(rf"^\.{re.escape(serving_db.name)}\.(\d+)-[0-9a-f]+\.new(\.wal)?$")
+    for path in serving_db.parent.glob(f".{serving_db.name}.*.new*"):
+        match = pattern.match(path.name)
+        if match and not _pid_alive(int(match.group(1))):
+            path.unlink(missing_ok=True)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> list:
+    return con.execute(
+        "select column_name, data_type, is_nullable from duckdb_columns() "
+        "where database_name = ? and schema_name = ? and table_name = ? "
+        "order by column_index",
+        [database, schema, table],
+    ).fetchall()
+
+
+def _verify_staged(
+    staged: Path,
+    build_db: Path,
+    marts: list[Relation],
+    counts: dict[str, int],
+    as_of: date,
+    build_id: str | None,
+) -> None:
+    """Reopen the staged file and check it is the whole build: every mart present with the
+    build's columns, types and nullability (its contract) and the build's row count, and
+    the publish log naming ``as_of`` and ``build_id``.
+
+    Raises
+    ------
+    PublishError
+        Naming the staged file and each difference; the serving file is not touched.
+    """
+    problems: list[str] = []
+    with duckdb.connect(str(staged), read_only=True) as con:
+        con.execute(f"attach {_sql_string(str(build_db))} as build (read_only)")
+        staged_db = con.execute("select current_database()").fetchone()
+        db_name = str(staged_db[0]) if staged_db else "main"
+        for rel in marts:
+            built = _columns(con, "build", rel.schema, rel.name)
+            served = _columns(con, db_name, "main", rel.name)
+            if not served:
+                problems.append(f"{rel.name}: missing")
+                continue
+            if served != built:
+                problems.append(f"{rel.name}: columns {served} differ from the build's {built}")
+            build_rows = count_rows_in(con, "build", rel.schema, rel.name)
+            staged_rows = count_rows(con, "main", rel.name)
+            if not staged_rows == build_rows == counts.get(rel.name):
+                problems.append(
+                    f"{rel.name}: {staged_rows} rows staged, {build_rows} in the build, "
+                    f"{counts.get(rel.name)} copied"
+                )
+        log = con.execute("select as_of, build_id from main._kam_publish_log").fetchall()
+        if log != [(as_of, build_id)]:
+            problems.append(f"_kam_publish_log: {log}, expected [({as_of}, {build_id})]")
+        con.execute("detach build")
+    if problems:
+        raise PublishError(
+            f"{staged}: the staged serving warehouse is not the whole build {build_db}; "
+            "serving is unchanged:\n  " + "\n  ".join(problems)
+        )
+
+
+def count_rows_in(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> int:
+    """Row count of ``database.schema.table`` (identifiers checked and quoted)."""
+    name = f"{quote_ident(database)}.{quote_ident(schema)}.{quote_ident(table)}"
+    row = con.execute(f"select count(*) from {name}").fetchone()  # noqa: S608
+    return int(row[0]) if row else 0
+
+
+def _write_error(path: Path, exc: BaseException) -> PublishError:
+    return PublishError(f"{path}: cannot write the staged serving warehouse: {exc}")
+
+
 def publish(
     build_db: Path,
     serving_db: Path,
@@ -147,54 +239,77 @@ def publish(
     as_of: date,
     run_id: str,
     audit_db: Path | None = None,
+    build_id: str | None = None,
 ) -> dict[str, int]:
     """Copy ``marts`` from the build warehouse into a fresh serving file and swap it in.
 
-    ``validation_runs`` from ``audit_db`` (when it exists) is published beside the marts, so
-    BI tools can show what every published version was checked against. Returns the row
-    count of each published table.
+    The file is staged under a name of its own (``.<serving>.<pid>-<random>.new``), so two
+    publishes never write one file; it is verified (:func:`_verify_staged`) before the
+    rename. The caller holds the ``warehouse`` lock (:mod:`kam_transforms.locks`), so two
+    publishes never rename over each other either. ``validation_runs`` from ``audit_db``
+    (when it exists) is published beside the marts, so BI tools can show what every
+    published version was checked against; ``_kam_publish_log`` carries ``as_of``,
+    ``run_id`` and ``build_id``. Returns the row count of each published table.
     """
     if not marts:
         raise PublishError("no mart tables to publish")
     serving_db.parent.mkdir(parents=True, exist_ok=True)
-    staged = serving_db.with_name(f".{serving_db.name}.new")
-    staged.unlink(missing_ok=True)
+    _remove_dead_stagings(serving_db)
+    staged = _staged_path(serving_db)
     counts: dict[str, int] = {}
-    with duck.connect(staged) as con:
-        con.execute(f"attach {_sql_string(str(build_db))} as build (read_only)")
-        for rel in marts:
-            _copy_with_contract(con, rel)
-            counts[rel.name] = count_rows(con, "main", rel.name)
-        if audit_db is not None and audit_db.exists():
-            con.execute(f"attach {_sql_string(str(audit_db))} as audit (read_only)")
-            con.execute("create table main.validation_runs as select * from audit.validation_runs")
-            con.execute("detach audit")
-        con.execute(
-            "create table main._kam_publish_log (as_of date, run_id varchar, tables varchar)"
-        )
-        con.execute(
-            "insert into main._kam_publish_log values (?, ?, ?)",
-            [as_of, run_id, json.dumps(counts, sort_keys=True)],
-        )
-        con.execute("detach build")
-        con.execute("checkpoint")
-    with staged.open("rb") as fh:
-        os.fsync(fh.fileno())
-    if serving_db.exists():
-        keep = serving_db.with_name(f".{serving_db.name}.keep")
-        keep.unlink(missing_ok=True)
-        os.link(serving_db, keep)
-        os.replace(keep, previous_path(serving_db))
-    os.replace(staged, serving_db)
+    try:
+        try:
+            with duckdb.connect(str(staged)) as con:
+                con.execute(f"attach {_sql_string(str(build_db))} as build (read_only)")
+                for rel in marts:
+                    _copy_with_contract(con, rel)
+                    counts[rel.name] = count_rows(con, "main", rel.name)
+                if audit_db is not None and audit_db.exists():
+                    con.execute(f"attach {_sql_string(str(audit_db))} as audit (read_only)")
+                    con.execute(
+                        "create table main.validation_runs as select * from audit.validation_runs"
+                    )
+                    con.execute("detach audit")
+                con.execute(
+                    "create table main._kam_publish_log "
+                    "(as_of date, run_id varchar, tables varchar, build_id varchar)"
+                )
+                con.execute(
+                    "insert into main._kam_publish_log values (?, ?, ?, ?)",
+                    [as_of, run_id, json.dumps(counts, sort_keys=True), build_id],
+                )
+                con.execute("detach build")
+                con.execute("checkpoint")
+            with staged.open("rb") as fh:
+                os.fsync(fh.fileno())
+        except (OSError, duckdb.IOException) as exc:
+            raise _write_error(staged, exc) from exc
+        _verify_staged(staged, build_db, marts, counts, as_of, build_id)
+        if serving_db.exists():
+            keep = serving_db.with_name(f".{serving_db.name}.{os.getpid()}.keep")
+            keep.unlink(missing_ok=True)
+            os.link(serving_db, keep)
+            os.replace(keep, previous_path(serving_db))
+        os.replace(staged, serving_db)
+    finally:
+        staged.unlink(missing_ok=True)
+        staged.with_name(staged.name + ".wal").unlink(missing_ok=True)
     _fsync_dir(serving_db.parent)
     return counts
 
 
 def rollback(serving_db: Path) -> None:
-    """Swap the serving warehouse with the version it replaced (twice restores it)."""
+    """Swap the serving warehouse with the version it replaced (twice restores it).
+
+    When the serving file is missing, the previous version becomes the serving file. The
+    caller holds the ``warehouse`` lock."""
     previous = previous_path(serving_db)
     if not previous.exists():
         raise PublishError(f"{previous}: no previous serving warehouse to roll back to")
+    if not serving_db.exists():  # e.g. deleted by hand: restore the previous version
+        os.replace(previous, serving_db)
+        _fsync_dir(serving_db.parent)
+        return
     swap = serving_db.with_name(f".{serving_db.name}.swap")
     swap.unlink(missing_ok=True)
     os.link(serving_db, swap)

@@ -16,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from kam_transforms.textsafe import strip_bidi_controls
+
 __all__ = [
     "ALERT_COLUMNS",
     "SEVERITIES",
@@ -64,7 +66,7 @@ def clean_text(value: Any, max_length: int = 200) -> str:
     """
     if is_missing(value):
         return ""
-    text = _SPACES.sub(" ", _CONTROL.sub(" ", str(value))).strip()
+    text = _SPACES.sub(" ", _CONTROL.sub(" ", strip_bidi_controls(str(value)))).strip()
     if len(text) > max_length:
         text = text[: max_length - 1].rstrip() + "\u2026"
     return text

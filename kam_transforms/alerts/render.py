@@ -32,6 +32,7 @@ from kam_transforms.alerts.model import SEVERITY_RANK, AlertRow, clean_text
 from kam_transforms.alerts.outbox import PlannedAlert
 from kam_transforms.alerts.routing import Digest, normalise_address
 from kam_transforms.alerts.sparkline import sparkline_png
+from kam_transforms.textsafe import strip_bidi_controls
 
 __all__ = [
     "CRM_BASE_URL_ENV",
@@ -458,8 +459,10 @@ def render_digest(
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "All"
 
-    text = _text_body(texts, locale, digest, customers, as_of, crm_base_url)
-    body = _html_body(texts, locale, digest, customers, as_of, crm_base_url, sparklines, subject)
+    text = strip_bidi_controls(_text_body(texts, locale, digest, customers, as_of, crm_base_url))
+    body = strip_bidi_controls(
+        _html_body(texts, locale, digest, customers, as_of, crm_base_url, sparklines, subject)
+    )
     msg.set_content(text, subtype="plain", charset="utf-8", cte=_cte(text))
     msg.add_alternative(body, subtype="html", charset="utf-8", cte=_cte(body))
     if images:

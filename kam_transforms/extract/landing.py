@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -386,7 +387,8 @@ def landed_currencies(lake_dir: Path) -> set[str]:
 
 def _write_tmp(table: pa.Table, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
+    # A name of its own (pid + random): two extracts of one entity never share a tmp file.
+    tmp = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     pq.write_table(table, tmp)
     with tmp.open("rb") as fh:
         os.fsync(fh.fileno())
@@ -394,7 +396,17 @@ def _write_tmp(table: pa.Table, target: Path) -> Path:
 
 
 def _clean_stale_tmp(directory: Path) -> None:
+    """Delete tmp files of extracts that died (their pid no longer runs), never a live one's."""
     for stale in directory.glob(".*.tmp"):
+        owner = re.search(r"\.(\d+)-[0-9a-f]+\.tmp$", stale.name)
+        if owner:
+            try:
+                os.kill(int(owner.group(1)), 0)
+                continue  # still running
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
         stale.unlink(missing_ok=True)
 
 

@@ -1,0 +1,276 @@
+"""Run integrity with real processes: concurrent publishes, ``kam run`` against ``kam
+publish``, build ids that validate and publish check, alerts that refuse another date's
+warehouse, a SIGKILLed and a SIGTERMed ``kam build`` taking dbt with them, the alert state's
+errors naming the file, and ``kam run``'s JSON alone on stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from kam_transforms.config import Settings
+
+pytestmark = pytest.mark.slow
+AS_OF = date(2026, 10, 31)
+NEXT = date(2026, 11, 1)
+KAM = Path(sys.executable).parent / "kam"
+SAVED = ("build.duckdb", "audit.duckdb", "serving.duckdb", "serving.duckdb.previous")
+
+
+def kam_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAM_")}
+    return env | {"KAM_HOME": str(home), "KAM_DATA_TEAM_EMAIL": "data-team@kam.example.com"}
+
+
+def kam(home: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(KAM), *args], env=kam_env(home), capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )
+
+
+def start_kam(home: Path, *args: str, **kwargs: object) -> subprocess.Popen[str]:
+    return subprocess.Popen(  # type: ignore[call-overload]
+        [str(KAM), *args], env=kam_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, **kwargs,
+    )
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """200 demo customers landed, built, validated, published and alerted as of AS_OF."""
+    from kam_transforms.demo_data import generate
+    from kam_transforms.extract import land_exports
+    from kam_transforms.pipeline import dbt_build, publish_marts, send_alerts, validate_build
+
+    home = tmp_path_factory.mktemp("kam")
+    with pytest.MonkeyPatch.context() as patch:
+        for key in [k for k in os.environ if k.startswith("KAM_")]:
+            patch.delenv(key)
+        for key, value in kam_env(home).items():
+            patch.setenv(key, value)
+        settings = Settings.from_env()
+        generate(settings.exports_dir, 200, 5, AS_OF)
+        land_exports(settings.exports_dir, settings.lake_dir, AS_OF)
+        dbt_build(settings, AS_OF)
+        validate_build(settings, AS_OF, "run-1")
+        publish_marts(settings, AS_OF, "run-1")
+        send_alerts(settings, AS_OF)
+        pristine = home / "pristine"
+        pristine.mkdir()
+        for name in SAVED[:3]:
+            shutil.copy(settings.build_db.parent / name, pristine / name)
+        shutil.copytree(settings.home / "alerts", pristine / "alerts")
+        shutil.copytree(settings.outbox_dir, pristine / "outbox")
+        yield settings
+
+
+@pytest.fixture
+def settings(built: Settings) -> Settings:
+    """The built home as the fixture left it (warehouses, alert state and outbox)."""
+    pristine = built.home / "pristine"
+    for name in SAVED:
+        (built.build_db.parent / name).unlink(missing_ok=True)
+    for name in SAVED[:3]:
+        shutil.copy(pristine / name, built.build_db.parent / name)
+    for folder, saved in ((built.home / "alerts", "alerts"), (built.outbox_dir, "outbox")):
+        shutil.rmtree(folder)
+        shutil.copytree(pristine / saved, folder)
+    return built
+
+
+def build_record(settings: Settings) -> tuple[str, date, str]:
+    from kam_transforms.builds import current_build
+
+    build = current_build(settings.build_db)
+    assert build is not None
+    return build.build_id, build.as_of, build.status
+
+
+def mart_counts(db: Path) -> dict[str, int]:
+    """Row count of every published table of a serving file (besides the logs)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = [r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'main' "
+            "and table_name not in ('_kam_publish_log', 'validation_runs')").fetchall()]
+        return {t: con.execute(f'select count(*) from main."{t}"').fetchone()[0] for t in tables}
+
+
+def assert_whole_version(settings: Settings, db: Path) -> tuple[date, str]:
+    """``db`` is one whole published build: its log names a build, and every table the log
+    lists holds exactly the rows the log says were published."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("select as_of, build_id, tables from _kam_publish_log").fetchall()
+    assert len(rows) == 1, rows
+    as_of, build_id, tables = rows[0]
+    assert build_id, rows
+    logged = json.loads(tables)
+    assert len(logged) > 10 and logged["customer_tiers"] == 200
+    assert mart_counts(db) == logged
+    return as_of, build_id
+
+
+# ------------------------------------------------------------------ point 1: locks
+
+
+def test_publish_is_refused_while_another_process_holds_the_warehouse(
+    settings: Settings,
+) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; from kam_transforms.locks import hold\n"
+         "with hold(Path(sys.argv[1]), 'warehouse', 'publish', as_of='2026-10-31'):\n"
+         "    print('held', flush=True); time.sleep(120)\n",
+         str(settings.home)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        before = settings.serving_db.read_bytes()
+        proc = kam(settings.home, "publish", "--as-of", AS_OF.isoformat())
+        assert proc.returncode == 1
+        assert proc.stdout == ""
+        assert "kam publish: LockHeld: publish: another run holds the lock" in proc.stderr
+        assert f"(pid {holder.pid} on " in proc.stderr
+        assert "step publish as of 2026-10-31, since " in proc.stderr
+        assert settings.serving_db.read_bytes() == before
+    finally:
+        holder.kill()
+        holder.wait(10)
+
+
+def test_two_publishes_at_once_leave_serving_and_previous_whole(settings: Settings) -> None:
+    build_id, _, _ = build_record(settings)
+    previous = settings.serving_db.with_name("serving.duckdb.previous")
+    outcomes: list[int] = []
+    for _round in range(4):
+        procs = [start_kam(settings.home, "publish", "--as-of", AS_OF.isoformat())
+                 for _ in range(2)]
+        results = [(p.wait(300), p.stdout.read(), p.stderr.read()) for p in procs]  # type: ignore[union-attr]
+        for code, out, err in results:
+            if code == 0:
+                assert json.loads(out)["build_id"] == build_id
+            else:  # the loser is told why, and nothing else happened
+                assert code == 1, err
+                assert "another run holds the lock" in err and out == ""
+            outcomes.append(code)
+        assert 0 in [r[0] for r in results]
+        for db in (settings.serving_db, previous):
+            assert assert_whole_version(settings, db) == (AS_OF, build_id)
+    leftovers = [p.name for p in settings.serving_db.parent.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+    print(f"publish outcomes over 4 rounds of 2: {outcomes}")
+
+
+def test_kam_run_against_kam_publish(settings: Settings) -> None:
+    """``kam run`` of the next date while ``kam publish`` of today is retried beside it:
+    each publish either succeeds (before the run's build) or is refused with the reason;
+    the run ends with serving holding its own build, whole, and its JSON alone on stdout."""
+    first_id, _, _ = build_record(settings)
+    run = start_kam(settings.home, "run", "--as-of", NEXT.isoformat())
+    publishes: list[tuple[int, str]] = []
+    try:
+        while run.poll() is None:
+            proc = kam(settings.home, "publish", "--as-of", AS_OF.isoformat())
+            publishes.append((proc.returncode, proc.stderr.strip()))
+            time.sleep(0.5)
+        out, err = run.communicate(timeout=600)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 0, err
+    summary = json.loads(out)  # nothing but the JSON on stdout
+    refused = [msg for code, msg in publishes if code != 0]
+    assert refused, publishes  # the run held the warehouse for its whole build
+    for code, msg in publishes:
+        if code:
+            assert code == 1
+            assert ("another run holds the lock" in msg
+                    or "holds build " in msg and "as of 2026-11-01" in msg
+                    or "never finished" in msg), msg
+    as_of, build_id = assert_whole_version(settings, settings.serving_db)
+    assert (as_of, build_id) == (NEXT, summary["build_id"])
+    assert build_id != first_id
+    assert assert_whole_version(settings, settings.serving_db.with_name(
+        "serving.duckdb.previous"))[0] in (AS_OF, NEXT)
+    # point 17: the digests the run wrote are counted
+    written = sorted(settings.outbox_dir.glob("kam.20261101.*.eml"))
+    assert summary["alerts"]["digests_sent"] == len(written) > 0
+    assert summary["digests_in_outbox"] == len(written)
+
+
+# ------------------------------------------------------------------ point 3: build ids
+
+
+def test_build_id_binds_validate_publish_and_serving(settings: Settings) -> None:
+    build_id, as_of, status = build_record(settings)
+    assert (as_of, status) == (AS_OF, "complete")
+    with duckdb.connect(str(settings.audit_db), read_only=True) as con:
+        ids = con.execute(
+            "select distinct build_id from validation_runs where run_id = 'run-1'").fetchall()
+    assert ids == [(build_id,)]
+    assert assert_whole_version(settings, settings.serving_db) == (AS_OF, build_id)
+
+
+def test_publish_of_another_date_is_refused(settings: Settings) -> None:
+    before = settings.serving_db.read_bytes()
+    proc = kam(settings.home, "publish", "--as-of", "2031-01-01")
+    assert proc.returncode == 1
+    assert "publish as of 2031-01-01 refused" in proc.stderr
+    assert "as of 2026-10-31 (complete), not a build as of 2031-01-01" in proc.stderr
+    assert settings.serving_db.read_bytes() == before
+
+
+def test_publish_after_a_failed_validation_is_refused(settings: Settings) -> None:
+    before = settings.serving_db.read_bytes()
+    with duckdb.connect(str(settings.build_db)) as con:
+        con.execute("delete from main.fct_order_lines")
+    validate = kam(settings.home, "validate", "--as-of", AS_OF.isoformat())
+    assert validate.returncode == 1
+    assert "fct_order_lines" in validate.stderr
+    proc = kam(settings.home, "publish", "--as-of", AS_OF.isoformat())
+    assert proc.returncode == 1
+    assert "publish as of 2026-10-31 refused: the last validation of build" in proc.stderr
+    assert "blocking expectation(s) failed" in proc.stderr
+    assert settings.serving_db.read_bytes() == before
+    with duckdb.connect(str(settings.serving_db), read_only=True) as con:
+        assert con.execute("select count(*) from fct_order_lines").fetchone()[0] > 0
+
+
+def test_publish_of_a_never_validated_build_is_refused(settings: Settings) -> None:
+    from kam_transforms.builds import BuildRefused, finish_build, start_build
+    from kam_transforms.pipeline import publish_marts
+
+    build = start_build(settings.build_db, AS_OF)  # as a build that no validate saw
+    finish_build(settings.build_db, build.build_id, "complete")
+    with pytest.raises(BuildRefused, match=rf"build {build.build_id} .* was never validated"):
+        publish_marts(settings, AS_OF, "run-x")
+
+
+def test_alerts_send_refuses_a_serving_warehouse_of_another_date(settings: Settings) -> None:
+    from kam_transforms.alerts import OutboxState
+
+    state = settings.home / "alerts" / "state.sqlite"
+    before = state.read_bytes()
+    mails = sorted(p.name for p in settings.outbox_dir.iterdir())
+    proc = kam(settings.home, "alerts", "send", "--as-of", NEXT.isoformat())
+    assert proc.returncode == 1
+    assert ("alerts send as of 2026-11-01 refused: "
+            f"{settings.serving_db} holds the build as of 2026-10-31") in proc.stderr
+    assert state.read_bytes() == before  # no alert closed
+    assert sorted(p.name for p in settings.outbox_dir.iterdir()) == mails
+    with OutboxState(state) as alerts:
+        assert alerts is not None
+
+
+# ------------------------------------------------------------------ point 17
