@@ -17,4 +17,4 @@ final as (
 
 )
 
-select * from final
+select * from final  -- noqa: AM04 (the columns of int_clv_model_fit)
