@@ -1,5 +1,6 @@
 -- One row per CLV model run, kept across builds: the build's one fit (int_clv_model_fit)
--- appended to the history, replaced when the same run (same id) is built again.
+-- appended to the history, replaced when the same run (same id) is built again. Its columns
+-- are int_clv_model_fit's (hence the noqa on the select below).
 
 {{ config(materialized='incremental', unique_key='model_run_id', on_schema_change='append_new_columns') }}
 
@@ -17,4 +18,4 @@ final as (
 
 )
 
-select * from final  -- noqa: AM04 (the columns of int_clv_model_fit)
+select * from final  -- noqa: AM04
