@@ -42,4 +42,5 @@ def duckdb_config() -> dict[str, str]:
 
 def connect(path: Path | str = ":memory:", *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open ``path`` with the configured memory limit and threads."""
-    return duckdb.connect(str(path), read_only=read_only, config=duckdb_config())
+    config: dict[str, str | bool | int | float | list[str]] = dict(duckdb_config())
+    return duckdb.connect(str(path), read_only=read_only, config=config)
