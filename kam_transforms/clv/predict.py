@@ -259,26 +259,13 @@ def _fit_gamma_gamma(
     return fit, None
 
 
-def _bgnbd_record(fit: bgnbd.BetaGeoFit | None) -> dict[str, Any] | None:
+def _fit_record(
+    fit: bgnbd.BetaGeoFit | gamma_gamma.GammaGammaFit | None,
+) -> dict[str, Any] | None:
+    """A fit's parameters, log-likelihood, convergence and counts for the run record."""
     if fit is None:
         return None
-    return {
-        **fit.params.as_dict(),
-        "log_likelihood": fit.log_likelihood,
-        "converged": fit.converged,
-        "n_iterations": fit.n_iterations,
-        "message": fit.message,
-        "n_customers": fit.n_customers,
-        "n_repeat_customers": fit.n_repeat_customers,
-        "n_unique_rows": fit.n_unique_rows,
-        "parameters_at_bound": list(fit.parameters_at_bound),
-    }
-
-
-def _gamma_gamma_record(fit: gamma_gamma.GammaGammaFit | None) -> dict[str, Any] | None:
-    if fit is None:
-        return None
-    return {
+    record: dict[str, Any] = {
         **fit.params.as_dict(),
         "log_likelihood": fit.log_likelihood,
         "converged": fit.converged,
@@ -287,13 +274,17 @@ def _gamma_gamma_record(fit: gamma_gamma.GammaGammaFit | None) -> dict[str, Any]
         "n_customers": fit.n_customers,
         "parameters_at_bound": list(fit.parameters_at_bound),
     }
+    if isinstance(fit, bgnbd.BetaGeoFit):
+        record["n_repeat_customers"] = fit.n_repeat_customers
+        record["n_unique_rows"] = fit.n_unique_rows
+    return record
 
 
 def _params_record(
     params: bgnbd.BetaGeoParams | gamma_gamma.GammaGammaParams | None,
 ) -> dict[str, Any] | None:
     """The parameters of a fit made earlier (scoring with :class:`FittedModel`)."""
-    return None if params is None else dict(params.as_dict())
+    return None if params is None else params.as_dict()
 
 
 def _holdout(
@@ -327,7 +318,7 @@ def _holdout(
         "fallback_reason": None,
     }
     fit, reason = _fit_bgnbd(calibration, min_customers, min_repeat)
-    record["bgnbd"] = _bgnbd_record(fit)
+    record["bgnbd"] = _fit_record(fit)
     if fit is None:
         record["fallback_reason"] = reason
         return record
@@ -555,6 +546,10 @@ def score_customers(
     )
 
     model_fallback_reason = bg_reason or gg_reason
+    if fitted is None:
+        bg_record, gg_record = _fit_record(bg_fit), _fit_record(gg_fit)
+    else:
+        bg_record, gg_record = _params_record(fitted.bgnbd), _params_record(fitted.gamma_gamma)
     run: dict[str, Any] = {
         "model_run_id": run_id,
         "input_fingerprint": fingerprint,
@@ -563,10 +558,8 @@ def score_customers(
         "n_repeat_customers": int((x > 0).sum()),
         "n_purchase_periods": len(periods.day),
         "time_unit_days": unit,
-        "bgnbd": _bgnbd_record(bg_fit) if fitted is None else _params_record(fitted.bgnbd),
-        "gamma_gamma": _gamma_gamma_record(gg_fit)
-        if fitted is None
-        else _params_record(fitted.gamma_gamma),
+        "bgnbd": bg_record,
+        "gamma_gamma": gg_record,
         "is_fallback": model_fallback_reason is not None,
         "fallback_reason": model_fallback_reason,
         "n_fallback_customers": int(is_fallback.sum()),
