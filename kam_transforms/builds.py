@@ -25,6 +25,8 @@ from pathlib import Path
 
 import duckdb
 
+from kam_transforms import duck
+
 __all__ = [
     "BuildRecord",
     "BuildRefused",
@@ -118,7 +120,7 @@ def start_build(build_db: Path, as_of: date, selection: str | None = None) -> Bu
         finished_at=None,
         detail=None,
     )
-    with duckdb.connect(str(build_db)) as con:
+    with duck.connect(build_db) as con:
         con.execute(_BUILD_DDL)
         con.execute(
             "insert into main._kam_build select coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ?, ?, "
@@ -132,7 +134,7 @@ def finish_build(build_db: Path, build_id: str, status: str, detail: str | None 
     """Mark a build ``complete``, ``partial`` or ``failed``."""
     if status not in ("complete", "partial", "failed"):
         raise ValueError(f"not a final build status: {status!r}")
-    with duckdb.connect(str(build_db)) as con:
+    with duck.connect(build_db) as con:
         con.execute(
             "update main._kam_build set status = ?, finished_at = ?, detail = ? "
             "where build_id = ?",
@@ -144,7 +146,7 @@ def current_build(build_db: Path) -> BuildRecord | None:
     """The last build started on ``build_db`` (the one whose tables it holds), or None."""
     if not build_db.exists():
         return None
-    with duckdb.connect(str(build_db), read_only=True) as con:
+    with duck.connect(build_db, read_only=True) as con:
         try:
             row = con.execute(
                 "select build_id, as_of_date, status, selection, pid, started_at, finished_at, "
@@ -204,7 +206,7 @@ def require_complete_build(
 def start_validation(audit_db: Path, build: BuildRecord, run_id: str) -> None:
     """Record that ``run_id`` started validating ``build`` (a crash leaves it ``running``)."""
     audit_db.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(audit_db)) as con:
+    with duck.connect(audit_db) as con:
         con.execute(_VALIDATIONS_DDL)
         con.execute(
             "insert into main._kam_validations select coalesce(max(seq), 0) + 1, ?, ?, ?, "
@@ -219,7 +221,7 @@ def finish_validation(
     """Record the verdict of ``run_id`` on ``build``: ``passed`` when no blocking expectation
     failed, ``failed`` otherwise (``blocking_failures`` None: the validation crashed)."""
     status = "passed" if blocking_failures == 0 else "failed"
-    with duckdb.connect(str(audit_db)) as con:
+    with duck.connect(audit_db) as con:
         con.execute(
             "update main._kam_validations set status = ?, blocking_failures = ?, finished_at = ? "
             "where seq = (select max(seq) from main._kam_validations "
@@ -232,7 +234,7 @@ def latest_validation(audit_db: Path, build_id: str) -> tuple[str, str, int | No
     """``(run_id, status, blocking_failures)`` of the last validation of ``build_id``."""
     if not audit_db.exists():
         return None
-    with duckdb.connect(str(audit_db), read_only=True) as con:
+    with duck.connect(audit_db, read_only=True) as con:
         try:
             row = con.execute(
                 "select run_id, status, blocking_failures from main._kam_validations "
@@ -269,7 +271,7 @@ def serving_stamp(serving_db: Path) -> ServingStamp | None:
     """The as-of date, run id and build id the serving warehouse was published with."""
     if not serving_db.exists():
         return None
-    with duckdb.connect(str(serving_db), read_only=True) as con:
+    with duck.connect(serving_db, read_only=True) as con:
         try:
             columns = {
                 r[0]

@@ -26,6 +26,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from kam_transforms import duck
 from kam_transforms.builds import (
     finish_build,
     finish_validation,
@@ -329,11 +330,10 @@ def _alerts_for(settings: Settings, as_of: date, step: str) -> Any:
 
 def _revenue_history(settings: Settings, as_of: date, customer_ids: list[str]) -> dict:
     """The last 12 monthly revenues of each alerted customer, for the digest's trend chart."""
-    import duckdb
 
     if not customer_ids:
         return {}
-    with duckdb.connect(str(settings.serving_db), read_only=True) as con:
+    with duck.connect(settings.serving_db, read_only=True) as con:
         rows = con.execute(
             "select customer_id, list(revenue_base order by month_start_date) "
             "from fct_customer_monthly "
@@ -425,11 +425,10 @@ def run_all(settings: Settings, as_of: date) -> dict[str, Any]:
 
 def summarize(settings: Settings, as_of: date) -> dict[str, Any]:
     """Rows per mart, customers per class and where everything is, read from serving."""
-    import duckdb
 
     from kam_transforms.validate import data_docs_index
 
-    with duckdb.connect(str(settings.serving_db), read_only=True) as con:
+    with duck.connect(settings.serving_db, read_only=True) as con:
         tables = [
             r[0]
             for r in con.execute(

@@ -21,6 +21,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from kam_transforms import duck
+
 __all__ = [
     "PublishError",
     "count_rows",
@@ -94,7 +96,7 @@ def count_rows(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
 
 def read_table(db: Path, schema: str, table: str) -> pd.DataFrame:
     """Read one whole table read-only (identifiers are checked, never interpolated raw)."""
-    with duckdb.connect(str(db), read_only=True) as con:
+    with duck.connect(db, read_only=True) as con:
         sql = f"select * from {quote_ident(schema)}.{quote_ident(table)}"  # noqa: S608
         return con.execute(sql).df()
 
@@ -191,7 +193,7 @@ def _verify_staged(
         Naming the staged file and each difference; the serving file is not touched.
     """
     problems: list[str] = []
-    with duckdb.connect(str(staged), read_only=True) as con:
+    with duck.connect(staged, read_only=True) as con:
         con.execute(f"attach {_sql_string(str(build_db))} as build (read_only)")
         staged_db = con.execute("select current_database()").fetchone()
         db_name = str(staged_db[0]) if staged_db else "main"
@@ -259,7 +261,7 @@ def publish(
     counts: dict[str, int] = {}
     try:
         try:
-            with duckdb.connect(str(staged)) as con:
+            with duck.connect(staged) as con:
                 con.execute(f"attach {_sql_string(str(build_db))} as build (read_only)")
                 for rel in marts:
                     _copy_with_contract(con, rel)
