@@ -39,9 +39,11 @@ def kam(home: Path, *args: str, timeout: float = 600) -> subprocess.CompletedPro
     )
 
 
-def start_kam(home: Path, *args: str, **kwargs: object) -> subprocess.Popen[str]:
+def start_kam(home: Path, *args: str, lock_timeout: float = 0,
+              **kwargs: object) -> subprocess.Popen[str]:
+    env = {**kam_env(home), "KAM_LOCK_TIMEOUT": str(lock_timeout)}
     return subprocess.Popen(  # type: ignore[call-overload]
-        [str(KAM), *args], env=kam_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [str(KAM), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, **kwargs,
     )
 
@@ -175,9 +177,11 @@ def test_two_publishes_at_once_leave_serving_and_previous_whole(settings: Settin
 def test_kam_run_against_kam_publish(settings: Settings) -> None:
     """``kam run`` of the next date while ``kam publish`` of today is retried beside it:
     each publish either succeeds (before the run's build) or is refused with the reason;
-    the run ends with serving holding its own build, whole, and its JSON alone on stdout."""
+    the run ends with serving holding its own build, whole, and its JSON alone on stdout.
+    The run waits for a lock a publish holds (``KAM_LOCK_TIMEOUT``, as a scheduler would
+    set it); the publishes do not wait, so they are the ones refused."""
     first_id, _, _ = build_record(settings)
-    run = start_kam(settings.home, "run", "--as-of", NEXT.isoformat())
+    run = start_kam(settings.home, "run", "--as-of", NEXT.isoformat(), lock_timeout=300)
     publishes: list[tuple[int, str]] = []
     try:
         while run.poll() is None:
