@@ -89,8 +89,7 @@ def _demo_data(args: argparse.Namespace, settings: Settings) -> Any:
 def _extract(args: argparse.Namespace, settings: Settings) -> Any:
     import os
 
-    from kam_transforms.extract import ordered_entities
-    from kam_transforms.extract.run import CONNECTOR_ENV
+    from kam_transforms.extract import CONNECTOR_ENV, ordered_entities
     from kam_transforms.pipeline import extract_entity
 
     if args.connector:

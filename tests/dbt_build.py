@@ -85,7 +85,7 @@ def run_dbt(
 @pytest.fixture(scope="session")
 def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     demo_data = pytest.importorskip("kam_transforms.demo_data")
-    files = pytest.importorskip("kam_transforms.extract.files")
+    files = pytest.importorskip("kam_transforms.extract.connectors")
     root = tmp_path_factory.mktemp("dbt_demo")
     exports, lake, db = root / "exports", root / "lake", root / "build.duckdb"
     manifest = demo_data.generate(exports, CUSTOMERS, SEED, AS_OF)

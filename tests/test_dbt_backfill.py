@@ -49,7 +49,7 @@ def _build(lake: Path, db: Path, root: Path, as_of: date) -> None:
 @pytest.fixture(scope="module")
 def backfill(tmp_path_factory: pytest.TempPathFactory) -> Backfill:
     demo_data = pytest.importorskip("kam_transforms.demo_data")
-    files = pytest.importorskip("kam_transforms.extract.files")
+    files = pytest.importorskip("kam_transforms.extract.connectors")
     root = tmp_path_factory.mktemp("dbt_backfill")
     lake, db = root / "lake", root / "build.duckdb"
     for as_of in DATES:

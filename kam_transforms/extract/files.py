@@ -1,5 +1,4 @@
-"""Shared pieces of the extract path: the error type, the lake layout, reading delimited
-text, and :func:`land_exports`, which lands a whole file drop (what tests and ad-hoc runs use).
+"""Shared pieces of the extract path: the error type, the batch result and the lake layout.
 
 A batch lands as ``lake/raw/<source>/<entity>/as_of=<date>/<batch_id>.parquet`` (every column
 as text plus ``_batch_id`` and ``_loaded_at``; typing is staging's job); rejected rows go to
@@ -18,7 +17,7 @@ import pyarrow.csv as pacsv
 
 from kam_transforms.entities import Entity
 
-__all__ = ["ExtractError", "LandResult", "land_exports", "partition_dir"]
+__all__ = ["ExtractError", "LandResult", "partition_dir"]
 
 
 class ExtractError(RuntimeError):
@@ -71,23 +70,3 @@ def _read_text_table(path: Path, encoding: str, delimiter: str) -> pa.Table:
         )
     except pa.ArrowInvalid as exc:
         raise ExtractError(f"{path}: cannot parse as CSV: {exc}") from exc
-
-
-def land_exports(
-    exports_dir: Path,
-    lake_dir: Path,
-    as_of: date,
-    source: str | None = None,
-    *,
-    base_currency: str = "USD",
-) -> list[dict[str, object]]:
-    """Land every canonical entity of the file drop (``fx_rates`` first, so currencies are
-    known) through the full landing path: row rules, raw suite, atomic batch, watermark."""
-    from kam_transforms.extract.filedrop import FileDropConnector
-    from kam_transforms.extract.run import ordered_entities, run_extract
-
-    connector = FileDropConnector(exports_dir)
-    return [
-        run_extract(connector, ent, lake_dir, as_of, base_currency=base_currency)
-        for ent in ordered_entities(source)
-    ]

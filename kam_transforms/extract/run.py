@@ -10,47 +10,32 @@ A connector turns a window of one canonical entity into a frame in canonical col
    suite and publishes the batch atomically;
 3. only then the watermark moves to the largest cursor landed.
 
-:func:`extract` is what the Airflow task and the ``kam extract`` command call: it picks the
-connector of a source from ``KAM_CRM_CONNECTOR`` (``files`` | ``hubspot``) and
-``KAM_ERP_CONNECTOR`` (``files`` | ``odoo``).
+Which connector a source uses, and the task entry point, are in
+:mod:`kam_transforms.extract.connectors`.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import pandas as pd
 
-from kam_transforms.entities import ENTITIES, Entity, entity
+from kam_transforms.entities import ENTITIES, Entity
 from kam_transforms.extract.files import ExtractError
 from kam_transforms.extract.landing import land_batch, landed_currencies
 from kam_transforms.extract.rules import rules_for
 from kam_transforms.extract.state import WatermarkStore
 
-if TYPE_CHECKING:
-    from kam_transforms.config import Settings
-
 __all__ = [
-    "CONNECTOR_ENV",
-    "ordered_entities",
     "Connector",
     "Fetched",
     "Window",
-    "connector_for",
-    "extract",
+    "ordered_entities",
     "run_extract",
 ]
-
-log = logging.getLogger(__name__)
-
-#: Which connector feeds each source (default ``files``).
-CONNECTOR_ENV = {"crm": "KAM_CRM_CONNECTOR", "erp": "KAM_ERP_CONNECTOR"}
-
 
 @dataclass(frozen=True)
 class Window:
@@ -180,52 +165,8 @@ def run_extract(
     return summary
 
 
-def connector_for(source: str, settings: Settings) -> Connector:
-    """The configured connector of ``source`` (``KAM_CRM_CONNECTOR`` / ``KAM_ERP_CONNECTOR``).
-
-    ``hubspot`` reads its token from the Airflow connection ``crm_hubspot`` (or
-    ``KAM_HUBSPOT_TOKEN``); ``odoo`` its DSN from the connection ``erp_odoo`` (or
-    ``KAM_ODOO_DSN``). Both are looked up here, at run time, never at import.
-    """
-    kind = os.environ.get(CONNECTOR_ENV.get(source, ""), "files").strip().lower() or "files"
-    if kind == "files":
-        from kam_transforms.extract.filedrop import FileDropConnector
-
-        return FileDropConnector(settings.exports_dir)
-    if kind == "hubspot" and source == "crm":
-        from kam_transforms.extract.hubspot import HubSpotConnector
-
-        return HubSpotConnector.from_airflow_or_env()
-    if kind == "odoo" and source == "erp":
-        from kam_transforms.extract.odoo import OdooConnector
-
-        return OdooConnector.from_airflow_or_env()
-    raise ValueError(f"unknown connector {kind!r} for source {source!r}")
-
-
 def ordered_entities(source: str | None = None) -> list[Entity]:
     """The canonical entities of ``source`` (or all), ``erp/fx_rates`` first: every other
     batch checks its currencies against the landed rates."""
     chosen = [e for e in ENTITIES if source is None or e.source == source]
     return sorted(chosen, key=lambda e: e.qualified_name != "erp/fx_rates")
-
-
-def extract(settings: Settings, as_of: date, source: str, name: str) -> dict[str, Any]:
-    """Extract one canonical entity with its source's configured connector (task entry)."""
-    ent = entity(source, name)
-    connector = connector_for(source, settings)
-    summary = run_extract(
-        connector, ent, settings.lake_dir, as_of, base_currency=settings.base_currency
-    )
-    log.info(
-        "%s/%s via %s: %d in, %d landed, %d quarantined %s; watermark %s",
-        source,
-        name,
-        connector.name,
-        summary["rows_in"],
-        summary["rows_landed"],
-        summary["rows_quarantined"],
-        summary["quarantine_reasons"],
-        summary["watermark"],
-    )
-    return summary
