@@ -8,7 +8,8 @@ What a raw suite checks:
 
 - every canonical column is present (extra columns allowed);
 - the key is not null and unique (compound keys as a whole);
-- numbers parse; amounts and quantities are not negative; bounded values in range;
+- numbers parse; amounts and quantities are not negative, fx rates positive; bounded
+  values in range;
 - currencies are in the known set (fx currencies of the batch/lake and the base currency);
 - event dates and timestamps are plausible (after 1990) and not after the as-of date;
 - foreign keys resolve within the landed data (non-blocking: parents land in parallel).
@@ -89,6 +90,10 @@ def build(
         items.append(e.ExpectCompoundColumnsToBeUnique(column_list=list(ent.key), meta=block))
     for col in rules.non_negative:
         items.append(e.ExpectColumnValuesToBeBetween(column=col, min_value=0, meta=block))
+    for col in rules.positive:
+        items.append(
+            e.ExpectColumnValuesToBeBetween(column=col, min_value=0, strict_min=True, meta=block)
+        )
     for col, (lo, hi) in rules.ranges.items():
         items.append(
             e.ExpectColumnValuesToBeBetween(column=col, min_value=lo, max_value=hi, meta=block)

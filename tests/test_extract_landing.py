@@ -35,12 +35,14 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     return path
 
 
-def fx_drop(exports: Path) -> None:
+def fx_drop(exports: Path, lake: Path) -> None:
+    """Drop and land fx rates: a currency is known only from landed fx rows."""
     write(
         exports / "erp" / "fx_rates.csv",
         "currency,rate_date,rate_to_base\nUSD,2026-10-31,1.0\nEUR,2026-10-31,1.08\n"
         "CNY,2026-10-31,0.14\n",
     )
+    run_extract(FileDropConnector(exports), entity("erp", "fx_rates"), lake, AS_OF)
 
 
 def raw_rows(lake: Path, ent: object, day: date = AS_OF) -> list[dict[str, object]]:
@@ -52,7 +54,7 @@ def raw_rows(lake: Path, ent: object, day: date = AS_OF) -> list[dict[str, objec
 
 def test_gb18030_export_with_mapping_and_formats_round_trips(tmp_path: Path) -> None:
     exports, lake = tmp_path / "x", tmp_path / "lake"
-    fx_drop(exports)
+    fx_drop(exports, lake)
     names = ["上海华联贸易有限公司", "深圳市腾达科技有限公司", "𠀀𠀁 Ltd (four-byte GB18030)"]
     header = "客户编号;客户名称;税号;币种;账期;信用额度;创建时间;更新时间;区域"
     rows = [
@@ -96,7 +98,7 @@ def test_gb18030_export_with_mapping_and_formats_round_trips(tmp_path: Path) -> 
 
 def test_every_kind_of_bad_row_is_quarantined_with_its_reason(tmp_path: Path) -> None:
     exports, lake = tmp_path / "x", tmp_path / "lake"
-    fx_drop(exports)
+    fx_drop(exports, lake)
     header = ",".join(INVOICES.columns)
     good = "I1,C1,O1,2026-10-01,2026-10-31,100.50,EUR,open,2026-10-01T10:00:00Z"
     lines = [

@@ -170,21 +170,6 @@ class FileDropConnector:
     def __init__(self, exports_dir: Path) -> None:
         self.exports_dir = Path(exports_dir)
 
-    def _drop_currencies(self) -> set[str]:
-        from kam_transforms.entities import entity
-
-        fx = entity("erp", "fx_rates")
-        spec = load_export_config(self.exports_dir, "erp")
-        out: set[str] = set()
-        for path in export_files(self.exports_dir, fx):
-            try:
-                frame = read_export(path, spec.get("fx_rates", spec["*"]))
-            except ExtractError:
-                continue
-            if "currency" in frame:
-                out.update(str(v).strip().upper() for v in frame["currency"].dropna())
-        return out
-
     def fetch(self, ent: Entity, window: Window) -> Fetched:
         files = export_files(self.exports_dir, ent)
         if not files:
@@ -206,6 +191,5 @@ class FileDropConnector:
             frame=frame,
             origin=origin,
             formats=spec.all_formats(),
-            currencies=self._drop_currencies() if ent.name != "fx_rates" else set(),
             stats={"files": [str(p) for p in files]},
         )

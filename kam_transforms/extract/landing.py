@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 
 from kam_transforms.entities import Entity
 from kam_transforms.extract.files import ExtractError, LandResult, partition_dir
-from kam_transforms.extract.rules import EntityRules, rules_for
+from kam_transforms.extract.rules import MAX_MAGNITUDE, EntityRules, rules_for
 
 __all__ = [
     "PAUSE_ENV",
@@ -227,6 +227,11 @@ def _apply_rules(
     )
     live = ~deleted
 
+    # Keys and foreign keys are trimmed as staging trims them (``ORD-5 `` is ``ORD-5``).
+    for col in dict.fromkeys([*ent.key, *rules.references]):
+        if col in frame:
+            frame[col] = frame[col].where(frame[col].isna(), frame[col].astype(str).str.strip())
+
     # Required values, keys first (keys are required on tombstones too).
     for col in ent.key:
         empty = (frame[col].isna() | (frame[col].astype(str).str.strip() == "")).to_numpy()
@@ -260,13 +265,28 @@ def _apply_rules(
         text = frame[col]
         cleaned = text.where(text.isna(), text.astype(str).str.strip())
         num = pd.to_numeric(cleaned, errors="coerce")
-        ok = num.notna()
-        _check_drift(ent, col, text, ok, "number")
-        bad = (text.notna() & ~ok).to_numpy()
+        parsed = num.notna()
+        _check_drift(ent, col, text, parsed, "number")
+        bad = (text.notna() & ~parsed).to_numpy()
         reasons.add(bad & live, "unparseable_number", "not a number in {col}: {value}", col)
+        infinite = (parsed & np.isinf(num)).to_numpy()
+        reasons.add(
+            infinite & live, "non_finite_number", "non-finite number in {col}: {value}", col
+        )
+        ok = parsed & ~np.isinf(num)
+        huge = (ok & (num.abs() > MAX_MAGNITUDE)).to_numpy()
+        reasons.add(
+            huge & live,
+            "number_too_large",
+            f"number in {{col}} too large: {{value}} (limit {MAX_MAGNITUDE:g})",
+            col,
+        )
         if col in rules.non_negative:
             neg = (ok & (num < 0)).to_numpy()
             reasons.add(neg & live, f"negative_{col}", "negative {col}: {value}", col)
+        if col in rules.positive:
+            low = (ok & (num <= 0)).to_numpy()
+            reasons.add(low & live, f"non_positive_{col}", "{col} must be positive: {value}", col)
         if col in rules.ranges:
             lo, hi = rules.ranges[col]
             out = (ok & ((num < lo) | (num > hi))).to_numpy()

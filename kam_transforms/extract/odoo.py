@@ -338,9 +338,6 @@ class OdooConnector:
                 frame = pd.DataFrame(cur.fetchall(), columns=names)
                 cur.execute(keys, params)
                 source_keys = {tuple(str(v) for v in row) for row in cur.fetchall()}
-                # Odoo's active currencies count as known (fx rates may land in parallel)
-                cur.execute(self._sql("select name from {s}.res_currency where active"))
-                currencies = {str(r[0]).upper() for r in cur.fetchall() if r[0]}
         cursor_values = frame.pop("__cursor")
         cursor_max = None
         if len(cursor_values):
@@ -367,7 +364,6 @@ class OdooConnector:
             frame=frame,
             origin=f"odoo:{self.schema}:{ent.name}",
             cursor_max=cursor_max,
-            currencies=currencies,
             stats={
                 "changed": len(frame) - len(gone),
                 "deleted": len(gone),

@@ -7,12 +7,16 @@ to quarantine with a reason:
 - ``required``: the value must be present (keys always are);
 - ``timestamps`` / ``dates``: the value must parse (ISO-8601, or the format the source
   declares); it is rendered canonically (``2026-01-31T09:15:00Z`` / ``2026-01-31``);
-- ``numbers``: the value must parse as a number; ``non_negative`` ones must be >= 0, and
-  ``ranges`` bound some (probabilities, discounts, scores);
+- ``numbers``: the value must parse as a finite number (``inf``, ``Infinity`` and ``nan``
+  do not) no larger in magnitude than :data:`MAX_MAGNITUDE` (``1e308`` is not a plausible
+  amount, and staging's exact sums need decimal(38, 6)); ``non_negative`` ones must be
+  >= 0, ``positive`` ones > 0 (an fx rate of 0 cannot convert), and ``ranges`` bound some
+  (probabilities, discounts, scores);
 - ``booleans``: ``true``/``false`` (``1``/``0``, ``yes``/``no`` are normalised);
-- ``currencies``: three letters, known from the fx rates of the batch/lake or the base
-  currency;
-- the key must not repeat inside the batch.
+- ``currencies``: three letters (upper-cased), known from the fx rates that were landed
+  (not quarantined) or the base currency;
+- key and foreign-key values are trimmed as staging trims them, and the key must not repeat
+  inside the batch after that (``ORD-5`` and ``ORD-5 `` are one key).
 
 Tombstones (``is_deleted`` = ``true``) only need their key: a hard delete carries nothing else.
 """
@@ -23,7 +27,10 @@ from dataclasses import dataclass, field
 
 from kam_transforms.entities import ENTITIES, Entity
 
-__all__ = ["EntityRules", "RULES", "rules_for"]
+__all__ = ["MAX_MAGNITUDE", "EntityRules", "RULES", "rules_for"]
+
+#: The largest magnitude a landed number may have (money, quantities, rates alike).
+MAX_MAGNITUDE = 1e15
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,7 @@ class EntityRules:
     dates: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()
     non_negative: tuple[str, ...] = ()
+    positive: tuple[str, ...] = ()
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     booleans: tuple[str, ...] = ()
     currencies: tuple[str, ...] = ()
@@ -157,7 +165,8 @@ RULES: dict[str, EntityRules] = {
         required=_s("rate_to_base"),
         dates=_s("rate_date"),
         numbers=_s("rate_to_base"),
-        non_negative=_s("rate_to_base"),
+        positive=_s("rate_to_base"),
+        currencies=_s("currency"),
         not_after_as_of=_s("rate_date"),
     ),
 }

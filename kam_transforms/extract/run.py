@@ -55,7 +55,6 @@ class Fetched:
     origin: str
     cursor_max: datetime | None = None
     formats: dict[str, str] = field(default_factory=dict)
-    currencies: set[str] = field(default_factory=set)
     required_columns: tuple[str, ...] | None = None
     stats: dict[str, Any] = field(default_factory=dict)
 
@@ -117,7 +116,8 @@ def run_extract(
     window = _window(store, ent, as_of, connector.incremental)
     window = Window(window.as_of, window.since, window.until, Path(lake_dir))
     fetched = connector.fetch(ent, window)
-    known = {base_currency} | landed_currencies(Path(lake_dir)) | fetched.currencies
+    # Known currencies: the base and those with landed (never quarantined) fx rows only.
+    known = {base_currency} | landed_currencies(Path(lake_dir))
     if ent.name != "fx_rates":
         _check_currencies_knowable(ent, fetched, known, base_currency)
     outcome = land_batch(
