@@ -10,7 +10,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ISO_4217_CODES", "REPO_ROOT", "DBT_PROJECT_DIR", "Settings", "check_currency_code"]
+__all__ = [
+    "DELIVERY_MODES",
+    "ISO_4217_CODES",
+    "REPO_ROOT",
+    "DBT_PROJECT_DIR",
+    "Settings",
+    "check_currency_code",
+]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -48,6 +55,11 @@ def check_currency_code(value: str, source: str = "KAM_BASE_CURRENCY") -> str:
     return value
 
 
+#: ``KAM_ALERTS_DELIVERY``: alert and data-team e-mails as ``.eml`` files in the outbox
+#: (the default), or over SMTP through the Airflow connection ``KAM_SMTP_CONN_ID``.
+DELIVERY_MODES = ("eml", "smtp")
+
+
 def _path(env: str, default: Path) -> Path:
     value = os.environ.get(env)
     return Path(value).resolve() if value else default
@@ -70,9 +82,18 @@ class Settings:
     sales_ops_email: str
     data_team_email: str
     mail_from: str
+    alerts_delivery: str = "eml"
+    smtp_conn_id: str = "smtp_default"
 
     def __post_init__(self) -> None:
         check_currency_code(self.base_currency)
+        if self.alerts_delivery not in DELIVERY_MODES:
+            raise ValueError(
+                f"KAM_ALERTS_DELIVERY={self.alerts_delivery!r} is not one of "
+                f"{', '.join(DELIVERY_MODES)}"
+            )
+        if not self.smtp_conn_id:
+            raise ValueError("KAM_SMTP_CONN_ID is empty (default: smtp_default)")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -91,6 +112,8 @@ class Settings:
             sales_ops_email=os.environ.get("KAM_SALES_OPS_EMAIL", "sales-ops@example.com"),
             data_team_email=os.environ.get("KAM_DATA_TEAM_EMAIL", "data-team@example.com"),
             mail_from=os.environ.get("KAM_MAIL_FROM", "kam-alerts@example.com"),
+            alerts_delivery=os.environ.get("KAM_ALERTS_DELIVERY", "eml").strip().lower() or "eml",
+            smtp_conn_id=os.environ.get("KAM_SMTP_CONN_ID", "smtp_default").strip(),
         )
 
     def dbt_env(self) -> dict[str, str]:

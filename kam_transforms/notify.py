@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from kam_transforms.alerts.deliver import EmlOutbox, Transport
+from kam_transforms.alerts.deliver import Transport, transport_for
 from kam_transforms.alerts.render import sender_address
 from kam_transforms.config import Settings
 from kam_transforms.validate import ValidationReport
@@ -48,11 +48,15 @@ def _message(settings: Settings, report: ValidationReport, delivery_id: str) -> 
 def notify_validation_failure(
     settings: Settings, report: ValidationReport, transport: Transport | None = None
 ) -> str:
-    """Send (once per run and failure set) the data-team email; return its delivery id."""
+    """Send (once per run and failure set) the data-team email; return its delivery id.
+
+    ``transport`` defaults to the one ``KAM_ALERTS_DELIVERY`` names; an unusable SMTP
+    connection raises :class:`~kam_transforms.alerts.deliver.DeliveryError` naming it.
+    """
     key = "|".join([report.run_id, *sorted(o.describe() for o in report.blocking_failures)])
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
     delivery_id = f"kam.validation.{report.as_of.replace('-', '')}.{digest}"
-    transport = transport or EmlOutbox(settings.outbox_dir)
+    transport = transport or transport_for(settings)
     try:
         if not transport.already_delivered(delivery_id):
             sender = transport.from_email or sender_address(settings.mail_from).addr_spec

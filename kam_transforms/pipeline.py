@@ -265,10 +265,14 @@ def _validate_locked(settings: Settings, as_of: date, run_id: str, build_id: str
             build_id=build_id,
         )
     except ValidationFailed as failed:
-        from kam_transforms.alerts.deliver import transport_from_airflow
+        from kam_transforms.alerts.deliver import DeliveryError
         from kam_transforms.notify import notify_validation_failure
 
-        notify_validation_failure(settings, failed.report, transport_from_airflow())
+        try:
+            notify_validation_failure(settings, failed.report)
+        except DeliveryError as exc:  # the run stays blocked either way; say both
+            log.error("the data team was not told of the blocked run: %s", exc)
+            failed.add_note(f"the data team was not told: {exc}")
         raise
     return report.as_dict()
 
@@ -358,23 +362,22 @@ def _alert_options(settings: Settings, as_of: date, alerts: Any) -> dict[str, An
     }
 
 
-def send_alerts(settings: Settings, as_of: date, smtp_conn_id: str = "kam_smtp") -> dict[str, Any]:
-    """Send this run's key-account alert digests (SMTP if configured, else .eml files).
+def send_alerts(settings: Settings, as_of: date) -> dict[str, Any]:
+    """Send this run's key-account alert digests the way ``KAM_ALERTS_DELIVERY`` says:
+    ``.eml`` files (default) or SMTP through the Airflow connection ``KAM_SMTP_CONN_ID``.
 
     Holds the ``alerts`` lock; refuses a serving warehouse not published as of ``as_of``.
-    A corrupt alert state or a full disk raise errors naming the file.
+    A corrupt alert state or a full disk raise errors naming the file; with ``smtp``, a
+    missing or unusable connection raises ``DeliveryError`` naming it, every digest pending.
     """
     from kam_transforms.alerts import publish_alerts
-    from kam_transforms.alerts.deliver import transport_from_airflow
 
     with hold(settings.home, ALERTS_LOCK, "alerts send", as_of=as_of.isoformat()):
         alerts = _alerts_for(settings, as_of, "alerts send")
         options = _alert_options(settings, as_of, alerts)
         state = options["state_path"]
         try:
-            return publish_alerts(
-                alerts, as_of, settings, transport=transport_from_airflow(smtp_conn_id), **options
-            )
+            return publish_alerts(alerts, as_of, settings, **options)
         except sqlite3.DatabaseError as exc:
             raise AlertStateError(
                 f"{state}: the alert state cannot be read or written ({exc}); if it is "

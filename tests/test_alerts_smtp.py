@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email
 import ipaddress
@@ -29,12 +30,17 @@ from cryptography.x509.oid import NameOID
 from kam_transforms.alerts import (
     ALERT_COLUMNS,
     DeliveryError,
+    EmlOutbox,
     OutboxState,
     SmtpTransport,
+    UnusableConnection,
     publish_alerts,
+    transport_for,
     transport_from_airflow,
 )
 from kam_transforms.config import Settings
+from kam_transforms.notify import notify_validation_failure
+from kam_transforms.validate import ExpectationOutcome, ValidationReport
 
 D0 = dt.date(2026, 10, 31)
 PASSWORD = "s3cret-Passw0rd!"  # noqa: S105 - test credential for the loopback server
@@ -241,10 +247,12 @@ def test_starttls_required_but_not_offered(
     server: Server, settings: Settings, state_path: Path
 ) -> None:
     transport = SmtpTransport("127.0.0.1", server.port, timeout=5)  # starttls=True by default
-    with pytest.raises(DeliveryError, match="does not offer STARTTLS"):
+    with pytest.raises(DeliveryError, match="does not offer STARTTLS") as raised:
         publish(settings, state_path, transport)
     assert server.handler.messages == []
-    assert "failed" in {d["status"] for d in deliveries(state_path)}
+    # a relay that cannot be used as configured stops the run: every digest stays pending
+    assert raised.value.connection and not raised.value.permanent
+    assert [d["status"] for d in deliveries(state_path)] == ["pending", "pending"]
 
 
 def authenticator(
@@ -270,6 +278,7 @@ def test_login_over_starttls_and_password_never_in_errors(
             publish(settings, state_path, wrong)
         message = str(raised.value)
         assert f"127.0.0.1:{auth_server.port}" in message and "535" in message
+        assert [d["status"] for d in deliveries(state_path)] == ["pending", "pending"]
         assert PASSWORD not in message and PASSWORD not in repr(wrong)
         assert all(PASSWORD not in (d["last_error"] or "") for d in deliveries(state_path))
 
@@ -460,3 +469,203 @@ def test_from_email_of_the_transport_is_the_sender(
     assert {m.message["From"] for m in server.handler.messages} == {
         "Alerts Desk <desk@example.org>"
     }
+
+
+# ------------------------------------------------- KAM_ALERTS_DELIVERY=smtp: fail loudly, then once
+
+
+def provider_conn(port: int, **fields: Any) -> str:
+    """An Airflow SMTP provider connection (its standard fields) to a plain loopback relay."""
+    extra = {"disable_ssl": True, "disable_tls": True, "from_email": "kam-alerts@example.com"}
+    conn = {"conn_type": "smtp", "host": "127.0.0.1", "port": port, "extra": extra}
+    return json.dumps(conn | fields)
+
+
+@pytest.fixture
+def smtp_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """``KAM_ALERTS_DELIVERY=smtp`` with the default connection id (``smtp_default``)."""
+    monkeypatch.setenv("KAM_ALERTS_DELIVERY", "smtp")
+    monkeypatch.delenv("KAM_SMTP_CONN_ID", raising=False)
+    monkeypatch.delenv("AIRFLOW_CONN_SMTP_DEFAULT", raising=False)
+    smtp = Settings.from_env()
+    assert (smtp.alerts_delivery, smtp.smtp_conn_id) == ("smtp", "smtp_default")
+    return dataclasses.replace(settings, alerts_delivery="smtp", smtp_conn_id="smtp_default")
+
+
+def publish_as_configured(settings: Settings, state_path: Path, frame: pd.DataFrame = ALERTS
+                          ) -> dict[str, Any]:  # fmt: skip
+    """Publish with the transport the settings name (what the alerts task does)."""
+    return publish_alerts(frame, D0, settings, state_path, crm_base_url="")
+
+
+def test_smtp_connection_under_another_id_fails_then_the_fixed_one_delivers_each_once(
+    server: Server, smtp_settings: Settings, state_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the standard connection exists, but under an id the project does not read
+    monkeypatch.setenv("AIRFLOW_CONN_MAIL_RELAY", provider_conn(server.port))
+    with pytest.raises(DeliveryError) as raised:
+        publish_as_configured(smtp_settings, state_path)
+    message = str(raised.value)
+    assert "KAM_ALERTS_DELIVERY=smtp" in message and "'smtp_default' is not defined" in message
+    assert "2 digest(s) left pending" in message and raised.value.connection
+    assert server.handler.messages == []
+    assert not (smtp_settings.outbox_dir).exists()  # no .eml files pretending to be sent
+    assert [d["status"] for d in deliveries(state_path)] == ["pending", "pending"]
+    assert notified(state_path) == [None, None]
+
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", provider_conn(server.port))
+    fixed = publish_as_configured(smtp_settings, state_path)
+    assert (fixed["delivery"], fixed["transport"]) == ("smtp", f"smtp://127.0.0.1:{server.port}")
+    assert (fixed["digests_sent"], fixed["digests_emailed"]) == (2, 2)
+    assert (fixed["digests_written"], fixed["digests_pending"]) == (0, 0)
+    assert len(server.handler.messages) == 2
+    ids = [m.message["Message-ID"] for m in server.handler.messages]
+    assert sorted(ids) == fixed["message_ids"] and len(set(ids)) == 2
+    assert {m.mail_from for m in server.handler.messages} == {"kam-alerts@example.com"}
+    assert notified(state_path) == ["2026-10-31", "2026-10-31"]
+
+    again = publish_as_configured(smtp_settings, state_path)
+    assert again["digests_sent"] == 0 and again["digests_pending"] == 0
+    assert len(server.handler.messages) == 2  # each digest exactly once
+
+
+def test_smtp_connection_to_a_refused_port_names_the_connection_and_keeps_alerts_pending(
+    server: Server, smtp_settings: Settings, state_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed = free_port()
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", provider_conn(closed))
+    with pytest.raises(DeliveryError) as raised:
+        publish_as_configured(smtp_settings, state_path)
+    message = str(raised.value)
+    assert f"via 127.0.0.1:{closed} failed: connection refused" in message
+    assert "the Airflow connection 'smtp_default' is unusable" in message
+    assert "2 digest(s) left pending" in message
+    assert [d["status"] for d in deliveries(state_path)] == ["pending", "pending"]
+
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", provider_conn(server.port))
+    assert publish_as_configured(smtp_settings, state_path)["digests_emailed"] == 2
+    assert publish_as_configured(smtp_settings, state_path)["digests_emailed"] == 0
+    assert len(server.handler.messages) == 2
+
+
+def test_smtp_connection_with_a_wrong_password_fails_without_showing_it(
+    certificate: tuple[Path, Path], smtp_settings: Settings, state_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    with smtp_server(
+        tls_context=server_tls(certificate),
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_required=True,
+    ) as auth_server:
+        # the provider's fields: STARTTLS (disable_tls false), no implicit SSL, and
+        # ssl_context "none" to accept the self-signed test certificate
+        def conn(password: str) -> str:
+            extra = {"disable_ssl": True, "disable_tls": False, "ssl_context": "none"}
+            return json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": auth_server.port,
+                               "login": "kam", "password": password, "extra": extra})  # fmt: skip
+
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", conn("wrong-" + PASSWORD))
+        with pytest.raises(DeliveryError) as raised:
+            publish_as_configured(smtp_settings, state_path)
+        message = str(raised.value)
+        assert "535" in message and "'smtp_default' is unusable" in message
+        assert PASSWORD not in message
+        assert all(PASSWORD not in (d["last_error"] or "") for d in deliveries(state_path))
+        assert [d["status"] for d in deliveries(state_path)] == ["pending", "pending"]
+        assert auth_server.handler.messages == []
+
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", conn(PASSWORD))
+        assert publish_as_configured(smtp_settings, state_path)["digests_emailed"] == 2
+    assert [(m.authenticated, m.over_tls) for m in auth_server.handler.messages] == [
+        (True, True),
+        (True, True),
+    ]
+
+
+def test_missing_connection_fails_even_with_nothing_to_send(
+    smtp_settings: Settings, state_path: Path
+) -> None:
+    with pytest.raises(DeliveryError, match="'smtp_default' is not defined"):
+        publish_as_configured(smtp_settings, state_path, ALERTS.iloc[0:0])
+
+
+@pytest.mark.parametrize(
+    ("conn", "problem"),
+    [
+        ({"conn_type": "http", "host": "127.0.0.1"}, "has type 'http', not 'smtp'"),
+        ({"conn_type": "smtp", "login": "kam"}, "has no host"),
+        ({"conn_type": "smtp", "host": "h", "extra": {"auth_type": "oauth2"}}, "auth_type"),
+        ({"conn_type": "smtp", "host": "h", "extra": {"ssl_context": "weak"}}, "ssl_context"),
+    ],
+)
+def test_an_invalid_connection_is_unusable_with_the_reason(
+    conn: dict[str, Any], problem: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(conn | {"password": PASSWORD}))
+    transport = transport_for(
+        dataclasses.replace(alert_settings(Path("/nonexistent")), alerts_delivery="smtp")
+    )
+    assert isinstance(transport, UnusableConnection)
+    message = str(transport.error())
+    assert problem in message and "'smtp_default'" in message and PASSWORD not in message
+
+
+def test_the_providers_tls_fields_are_read_as_the_provider_means_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def read(**fields: Any) -> SmtpTransport:
+        conn = {"conn_type": "smtp", "host": "smtp.example.com"} | fields
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(conn))
+        transport = transport_from_airflow("smtp_default")
+        assert transport is not None
+        return transport
+
+    implicit = read(extra={"disable_tls": True})  # the provider's default: SSL on
+    assert (implicit.use_ssl, implicit.port, implicit.conn_id) == (True, 465, "smtp_default")
+    submission = read(port=587, extra={"disable_ssl": True})
+    assert (submission.use_ssl, submission.starttls, submission.port) == (False, True, 587)
+    bare = read(port=587)  # neither key: STARTTLS except on 465
+    assert (bare.use_ssl, bare.starttls) == (False, True)
+    assert read(port=465).use_ssl
+    unverified = read(extra={"ssl_context": "none", "disable_ssl": True})
+    assert unverified.ssl_context.verify_mode == ssl.CERT_NONE
+
+
+def test_eml_delivery_is_the_default_and_ignores_smtp_connections(
+    server: Server, settings: Settings, state_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KAM_ALERTS_DELIVERY", raising=False)
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", provider_conn(server.port))
+    assert Settings.from_env().alerts_delivery == "eml"
+    assert isinstance(transport_for(settings), EmlOutbox)
+    summary = publish_as_configured(settings, state_path)
+    assert summary["delivery"] == "eml" and summary["transport"] == f"eml:{settings.outbox_dir}"
+    assert (summary["digests_written"], summary["digests_emailed"]) == (2, 0)
+    assert summary["digests_pending"] == 0
+    assert sorted(summary["files_written"]) == sorted(
+        str(p) for p in settings.outbox_dir.glob("*.eml")
+    )
+    assert server.handler.messages == []
+
+
+def test_an_unknown_delivery_mode_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAM_ALERTS_DELIVERY", "smpt")
+    with pytest.raises(ValueError, match="KAM_ALERTS_DELIVERY='smpt' is not one of eml, smtp"):
+        Settings.from_env()
+
+
+def test_validation_failure_mail_goes_over_the_configured_smtp_connection(
+    server: Server, smtp_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failure = ExpectationOutcome(
+        "customer_tiers", "expect_column_values_to_not_be_null", "abc_class", False, 3, 400, []
+    )
+    report = ValidationReport(as_of="2026-10-31", run_id="manual__1", outcomes=[failure])
+    with pytest.raises(DeliveryError, match="'smtp_default' is not defined"):
+        notify_validation_failure(smtp_settings, report)
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", provider_conn(server.port))
+    notify_validation_failure(smtp_settings, report)
+    (received,) = server.handler.messages
+    assert received.rcpt_tos == [smtp_settings.data_team_email]
+    assert "3 of 400 rows" in received.message.get_body(("plain",)).get_content()

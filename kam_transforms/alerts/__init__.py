@@ -1,10 +1,9 @@
 """Key-account alerts: state and deduplication, routing, digest rendering and delivery.
 
 Plain Python (Airflow is imported only inside :func:`transport_from_airflow`). Typical use in
-a task::
+a task (the transport is the one ``KAM_ALERTS_DELIVERY`` names, see :func:`transport_for`)::
 
-    transport = transport_from_airflow("kam_smtp") or EmlOutbox(settings.outbox_dir)
-    summary = publish_alerts(alerts_df, as_of, settings, state_path=None, transport=transport)
+    summary = publish_alerts(alerts_df, as_of, settings, state_path=None)
 """
 
 from kam_transforms.alerts.deliver import (
@@ -16,7 +15,10 @@ from kam_transforms.alerts.deliver import (
     SendResult,
     SmtpTransport,
     Transport,
+    UnusableConnection,
     deliver,
+    smtp_transport,
+    transport_for,
     transport_from_airflow,
 )
 from kam_transforms.alerts.model import ALERT_COLUMNS, AlertRow
@@ -48,6 +50,7 @@ __all__ = [
     "SmtpTransport",
     "Snooze",
     "Transport",
+    "UnusableConnection",
     "build_delivery_plan",
     "default_state_path",
     "deliver",
@@ -59,6 +62,8 @@ __all__ = [
     "read_alerts",
     "render_digest",
     "route_alert",
+    "smtp_transport",
     "subject_for",
+    "transport_for",
     "transport_from_airflow",
 ]

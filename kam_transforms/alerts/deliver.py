@@ -15,9 +15,11 @@ nothing, so it is fully idempotent. SMTP may deliver a second copy, but with the
 the best an SMTP client can do, as SMTP has no way to ask whether a message was accepted
 before the connection died.
 
-A failed send raises :class:`DeliveryError` after recording the error: transient failures
-(connection refused or dropped, timeouts, 4xx replies) leave the row ``pending``, permanent
-5xx rejections mark it ``failed``; both are retried by the next run of that date, and the
+A failed send raises :class:`DeliveryError` after recording the error: an unusable
+transport (the connection missing or invalid, refused or dropped, TLS or login failing)
+and other transient failures (timeouts, 4xx replies) stop the run and leave every row
+``pending``; a permanent 5xx rejection of one message marks it ``failed`` and the others
+are still tried. Both are retried by the next run of that date, and the
 alerts of an unsent digest stay un-notified (and so are planned again by the next date's run,
 which then supersedes the stale digest).
 """
@@ -38,6 +40,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from kam_transforms.alerts.outbox import OutboxState
+from kam_transforms.config import Settings
 
 __all__ = [
     "DeliveryError",
@@ -48,7 +51,10 @@ __all__ = [
     "SendResult",
     "SmtpTransport",
     "Transport",
+    "UnusableConnection",
     "deliver",
+    "smtp_transport",
+    "transport_for",
     "transport_from_airflow",
 ]
 
@@ -67,7 +73,10 @@ class DeliveryError(RuntimeError):
     recipient, delivery_id
         What failed.
     permanent
-        True for a permanent rejection (SMTP 5xx).
+        True for a permanent rejection of one message (SMTP 5xx to MAIL, RCPT or DATA).
+    connection
+        True when the transport itself is unusable (connection missing or invalid, refused,
+        TLS or login failed): the run stops there and every digest stays ``pending``.
     report
         The :class:`DeliveryReport` of the run, when raised by :func:`deliver`.
     """
@@ -80,12 +89,14 @@ class DeliveryError(RuntimeError):
         recipient: str | None = None,
         delivery_id: str | None = None,
         permanent: bool = False,
+        connection: bool = False,
     ) -> None:
         super().__init__(message)
         self.endpoint = endpoint
         self.recipient = recipient
         self.delivery_id = delivery_id
         self.permanent = permanent
+        self.connection = connection
         self.report: DeliveryReport | None = None
 
 
@@ -213,6 +224,8 @@ class SmtpTransport:
         Seconds for connecting and for each command.
     from_email
         Sender address to use instead of ``Settings.mail_from``.
+    conn_id
+        The Airflow connection it was built from, named in errors.
     """
 
     def __init__(
@@ -229,6 +242,7 @@ class SmtpTransport:
         from_email: str | None = None,
         local_hostname: str | None = None,
         allow_plaintext_auth: bool = False,
+        conn_id: str | None = None,
     ) -> None:
         if not host:
             raise ValueError("SMTP host is required")
@@ -243,6 +257,7 @@ class SmtpTransport:
         self.from_email = from_email or None
         self.local_hostname = local_hostname
         self.allow_plaintext_auth = allow_plaintext_auth
+        self.conn_id = conn_id
         self._smtp: smtplib.SMTP | None = None
         self.description = f"smtp://{host}:{self.port}"
         #: True once the current connection was upgraded with STARTTLS or is implicit TLS.
@@ -310,19 +325,31 @@ class SmtpTransport:
         self, message: bytes, *, delivery_id: str, sender: str, recipients: Sequence[str]
     ) -> SendResult:
         recipient = recipients[0] if recipients else "?"
+        failed = f"SMTP delivery of {delivery_id} to {recipient} via {self.endpoint} failed"
         try:
             smtp = self._connect()
-            refused = smtp.sendmail(sender, list(recipients), message)
         except (smtplib.SMTPException, OSError, _Refusal) as exc:
+            # connecting, TLS or login failed: no message of this run can go out
             self.close()
-            permanent = _is_permanent(exc)
+            which = f"the Airflow connection {self.conn_id!r}" if self.conn_id else "the relay"
             raise DeliveryError(
-                f"SMTP delivery of {delivery_id} to {recipient} via {self.endpoint} failed: "
-                f"{self._describe(exc)}",
+                f"{failed}: {self._describe(exc)}; {which} is unusable: fix it and rerun "
+                "(nothing was sent, every digest stays pending)",
                 endpoint=self.endpoint,
                 recipient=recipient,
                 delivery_id=delivery_id,
-                permanent=permanent,
+                connection=True,
+            ) from None
+        try:
+            refused = smtp.sendmail(sender, list(recipients), message)
+        except (smtplib.SMTPException, OSError) as exc:
+            self.close()
+            raise DeliveryError(
+                f"{failed}: {self._describe(exc)}",
+                endpoint=self.endpoint,
+                recipient=recipient,
+                delivery_id=delivery_id,
+                permanent=_is_permanent(exc),
             ) from None
         note = None
         if refused:
@@ -369,8 +396,6 @@ def _text(reply: bytes | str) -> str:
 
 
 def _is_permanent(exc: BaseException) -> bool:
-    if isinstance(exc, _Refusal):
-        return True
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return all(500 <= code < 600 for code, _ in exc.recipients.values())
     if isinstance(exc, smtplib.SMTPResponseException):
@@ -393,13 +418,24 @@ def _flag(value: Any, default: bool) -> bool:
     return str(value).strip().lower() in {"1", "true", "yes", "y", "on"}
 
 
-def transport_from_airflow(conn_id: str = "kam_smtp") -> SmtpTransport | None:
+def transport_from_airflow(conn_id: str = "smtp_default") -> SmtpTransport | None:
     """An :class:`SmtpTransport` from the Airflow connection ``conn_id``, or None if it does
-    not exist (callers then fall back to :class:`EmlOutbox`).
+    not exist.
 
-    Uses host, port (default 587, or 465 with ``ssl``), login and password; the extra JSON
-    may carry ``starttls`` (default true), ``ssl`` (implicit TLS), ``from_email``,
-    ``timeout`` (seconds) and ``no_verify`` (skip certificate checks; for test relays only).
+    Reads the SMTP provider's standard connection (type ``smtp``): host, port, login,
+    password and the extras ``from_email``, ``timeout``, ``disable_ssl``, ``disable_tls`` and
+    ``ssl_context`` (``default`` or ``none``) as the provider means them (implicit SSL unless
+    ``disable_ssl``, STARTTLS unless ``disable_tls``); the shorter ``ssl``, ``starttls`` and
+    ``no_verify`` are accepted too. With none of these keys implicit TLS is used on port 465
+    and STARTTLS everywhere else (required, never a silent downgrade). The provider's
+    ``retry_limit`` is ignored: a message is sent at most once per attempt (see the module
+    docstring).
+
+    Raises
+    ------
+    ValueError
+        When the connection cannot work (not of type smtp, no host, a bad port or TLS
+        setting, OAuth2); the message never holds the password.
     """
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
@@ -409,23 +445,109 @@ def transport_from_airflow(conn_id: str = "kam_smtp") -> SmtpTransport | None:
     except AirflowNotFoundException:
         return None
     extra = conn.extra_dejson or {}
-    use_ssl = _flag(extra.get("ssl"), False)
+    if conn.conn_type and conn.conn_type != "smtp":
+        raise ValueError(f"has type {conn.conn_type!r}, not 'smtp'")
+    if not conn.host:
+        raise ValueError("has no host")
+    if str(extra.get("auth_type") or "basic") != "basic":
+        raise ValueError(f"uses auth_type {extra['auth_type']!r}; only basic login is supported")
+    port = int(conn.port) if conn.port else None
+    if port is not None and not 0 < port < 65536:
+        raise ValueError(f"has port {port}, not 1-65535")
+    if "ssl" in extra:
+        use_ssl = _flag(extra["ssl"], False)
+    elif "disable_ssl" in extra or "disable_tls" in extra:  # the provider's: SSL unless disabled
+        use_ssl = not _flag(extra.get("disable_ssl"), False)
+    else:
+        use_ssl = port == 465
+    if "starttls" in extra:
+        starttls = _flag(extra["starttls"], True)
+    else:
+        starttls = not _flag(extra.get("disable_tls"), False)
+    verify = extra.get("ssl_context") or "default"
+    if verify not in ("default", "none"):
+        raise ValueError(f"has ssl_context {verify!r}, not 'default' or 'none'")
     context = ssl.create_default_context()
-    if _flag(extra.get("no_verify"), False):
-        log.warning("connection %s: TLS certificate verification is off (no_verify)", conn_id)
+    if _flag(extra.get("no_verify"), False) or verify == "none":
+        log.warning("connection %s: TLS certificate verification is off", conn_id)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+    try:
+        timeout = float(extra.get("timeout") or 30)
+    except (TypeError, ValueError):
+        raise ValueError(f"has timeout {extra.get('timeout')!r}, not a number") from None
     return SmtpTransport(
-        host=conn.host or "",
-        port=int(conn.port) if conn.port else (465 if use_ssl else 587),
+        host=conn.host,
+        port=port or (465 if use_ssl else 587),
         login=conn.login or None,
         password=conn.password or None,
-        starttls=_flag(extra.get("starttls"), True),
+        starttls=starttls,
         use_ssl=use_ssl,
         ssl_context=context,
-        timeout=float(extra.get("timeout") or 30),
+        timeout=timeout,
         from_email=extra.get("from_email") or None,
+        conn_id=conn_id,
     )
+
+
+class UnusableConnection:
+    """The transport of ``KAM_ALERTS_DELIVERY=smtp`` when its connection is missing or invalid.
+
+    Nothing can be sent: :func:`deliver` records every digest ``pending`` and then raises a
+    :class:`DeliveryError` naming the connection (also when there was nothing to send), so
+    the task fails and a run with the connection fixed delivers the digests.
+    """
+
+    from_email: str | None = None
+
+    def __init__(self, conn_id: str, problem: str) -> None:
+        self.conn_id = conn_id
+        self.problem = problem
+        self.description = f"smtp:{conn_id} (unusable)"
+
+    def error(self, delivery_id: str | None = None, recipient: str | None = None) -> DeliveryError:
+        return DeliveryError(
+            f"KAM_ALERTS_DELIVERY=smtp but the Airflow connection {self.conn_id!r} "
+            f"{self.problem}; nothing was sent and every digest stays pending: fix the "
+            "connection (or KAM_SMTP_CONN_ID) and rerun the alerts task",
+            endpoint=f"connection {self.conn_id}",
+            recipient=recipient,
+            delivery_id=delivery_id,
+            connection=True,
+        )
+
+    def already_delivered(self, delivery_id: str) -> bool:
+        return False
+
+    def send(
+        self, message: bytes, *, delivery_id: str, sender: str, recipients: Sequence[str]
+    ) -> SendResult:
+        raise self.error(delivery_id, recipients[0] if recipients else None)
+
+    def close(self) -> None:
+        return None
+
+
+def smtp_transport(conn_id: str) -> SmtpTransport | UnusableConnection:
+    """The SMTP transport of the Airflow connection ``conn_id``, or an
+    :class:`UnusableConnection` saying why there is none."""
+    try:
+        transport = transport_from_airflow(conn_id)
+    except ValueError as exc:
+        return UnusableConnection(conn_id, f"{exc} (it needs type smtp, host, port, login)")
+    if transport is None:
+        return UnusableConnection(
+            conn_id, "is not defined (create it: type smtp, host, port, login, password)"
+        )
+    return transport
+
+
+def transport_for(settings: Settings) -> Transport:
+    """The transport ``settings.alerts_delivery`` asks for: the ``.eml`` outbox, or SMTP
+    through the Airflow connection ``settings.smtp_conn_id``."""
+    if settings.alerts_delivery == "smtp":
+        return smtp_transport(settings.smtp_conn_id)
+    return EmlOutbox(settings.outbox_dir)
 
 
 # --------------------------------------------------------------------------- deliver
@@ -544,18 +666,22 @@ def deliver(plan: DeliveryPlan, transport: Transport, state: OutboxState) -> Del
     finally:
         transport.close()
 
+    if not failures and isinstance(transport, UnusableConnection):
+        unusable = transport.error()  # nothing to send this time, but the next run cannot
+        unusable.report = report
+        raise unusable
     if failures:
         first = failures[0]
         more = f" (and {len(failures) - 1} more failed)" if len(failures) > 1 else ""
-        stopped = (
-            f"; {len(report.not_attempted)} digest(s) left pending" if report.not_attempted else ""
-        )
+        pending = len(report.not_attempted) + sum(not f.permanent for f in failures)
+        stopped = f"; {pending} digest(s) left pending" if pending else ""
         error = DeliveryError(
             f"{first}{more}{stopped}",
             endpoint=first.endpoint,
             recipient=first.recipient,
             delivery_id=first.delivery_id,
             permanent=all(f.permanent for f in failures),
+            connection=first.connection,
         )
         error.report = report
         raise error

@@ -17,6 +17,7 @@ from kam_transforms.alerts.deliver import (
     PlannedDelivery,
     Transport,
     deliver,
+    transport_for,
 )
 from kam_transforms.alerts.model import to_date
 from kam_transforms.alerts.outbox import AlertPlan, OutboxState, SnoozeSource
@@ -105,10 +106,10 @@ def publish_alerts(
     state_path
         The SQLite alert state; None: ``<outbox_dir>/../alerts_state.sqlite``.
     transport
-        :class:`~kam_transforms.alerts.deliver.SmtpTransport` (e.g. from
-        :func:`~kam_transforms.alerts.deliver.transport_from_airflow`) or None for
-        ``EmlOutbox(settings.outbox_dir)``. The transport's ``from_email`` overrides
-        ``settings.mail_from``.
+        :class:`~kam_transforms.alerts.deliver.SmtpTransport`, an ``EmlOutbox``, or None
+        for the one ``settings.alerts_delivery`` names
+        (:func:`~kam_transforms.alerts.deliver.transport_for`). The transport's
+        ``from_email`` overrides ``settings.mail_from``.
     snoozes
         Snooze CSV path, frame or list of Snooze.
     crm_base_url
@@ -125,18 +126,23 @@ def publish_alerts(
     dict
         ``as_of``, the alert counts (``alerts_in_frame``, ``alerts_new``, ``alerts_reopened``,
         ``alerts_updated``, ``alerts_unchanged``, ``alerts_closed``, ``alerts_snoozed``,
-        ``alerts_to_notify``), ``digests_planned``, ``digests_sent``,
-        ``digests_already_delivered``, ``digests_already_sent``, ``digests_superseded``,
-        ``recipients`` (of digests sent), ``message_ids``, ``files_written``, ``transport``,
-        ``state_path`` and ``stale_after`` (a newer date already in the state; nothing done).
+        ``alerts_to_notify``), ``delivery`` (``eml`` or ``smtp``), ``digests_planned``,
+        ``digests_sent`` (= ``digests_emailed`` over SMTP + ``digests_written`` as ``.eml``
+        files), ``digests_pending`` (unsent digests of this date or earlier left in the
+        state), ``digests_already_delivered``, ``digests_already_sent``,
+        ``digests_superseded``, ``recipients`` (of digests sent), ``message_ids``,
+        ``files_written``, ``transport``, ``state_path`` and ``stale_after`` (a newer date
+        already in the state; nothing done).
 
     Raises
     ------
     DeliveryError
-        When a digest could not be sent; its alerts stay un-notified for the next attempt.
+        When a digest could not be sent, or the SMTP connection is unusable (then also
+        with nothing to send); unsent digests stay pending and their alerts un-notified
+        for the next attempt.
     """
     as_of = to_date(as_of)
-    transport = transport if transport is not None else EmlOutbox(settings.outbox_dir)
+    transport = transport if transport is not None else transport_for(settings)
     mail_from = transport.from_email or settings.mail_from
     base_url = resolve_crm_base_url(crm_base_url)
     path = Path(state_path) if state_path is not None else default_state_path(settings)
@@ -144,6 +150,7 @@ def publish_alerts(
         alert_plan = state.plan(alerts_df, as_of, renotify_after_days, snoozes)
         summary: dict[str, Any] = {"as_of": as_of.isoformat(), **alert_plan.counts()}
         summary.update(
+            delivery="eml" if isinstance(transport, EmlOutbox) else "smtp",
             transport=transport.description,
             state_path=str(path),
             stale_after=alert_plan.stale_after.isoformat() if alert_plan.stale_after else None,
@@ -152,6 +159,9 @@ def publish_alerts(
             summary.update(
                 digests_planned=0,
                 digests_sent=0,
+                digests_emailed=0,
+                digests_written=0,
+                digests_pending=0,
                 digests_already_delivered=0,
                 digests_already_sent=0,
                 digests_superseded=0,
@@ -169,11 +179,15 @@ def publish_alerts(
             cc_manager_on_high=cc_manager_on_high,
         )
         report = deliver(plan, transport, state)
+        pending = len(state.unsent_deliveries(as_of))
     by_id = {item.delivery_id: item for item in plan.items}
     delivered = [by_id[i] for i in report.sent + report.already_delivered if i in by_id]
     summary.update(
         digests_planned=len(plan.items),
         digests_sent=len(report.sent),
+        digests_emailed=len(report.sent) - len(report.files_written),
+        digests_written=len(report.files_written),
+        digests_pending=pending,
         digests_already_delivered=len(report.already_delivered),
         digests_already_sent=len(report.already_sent),
         digests_superseded=len(report.superseded),
