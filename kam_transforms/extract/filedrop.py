@@ -1,164 +1,173 @@
 """File-drop connector: CSV, Excel (.xlsx) and Parquet exports, one folder per entity.
 
-Layout (either form per entity)::
+Layout (one form per entity; both at once is an error)::
 
-    <exports_dir>/<source>/<entity>/*.csv|*.xlsx|*.parquet    every file is part of the batch
-    <exports_dir>/<source>/<entity>.csv|.xlsx|.parquet          one file
+    <exports_dir>/<source>/<entity>/*.csv|*.tsv|*.xlsx|*.parquet   every file is part of the batch
+    <exports_dir>/<source>/<entity>.csv|.tsv|.xlsx|.parquet         one file
 
-and an optional declaration per source, ``<exports_dir>/<source>/_export.json`` (or
-``_export.yaml``)::
+How the files are written (encoding, delimiter, header mapping, date formats, sheet) is
+declared per source in ``<source>/_export.json|yaml``
+(:mod:`~kam_transforms.extract.export_config`).
+Discovery (:func:`discover`) refuses what it cannot read safely and says what it skips:
 
-    {"defaults": {"encoding": "utf-8", "delimiter": ","},
-     "entities": {
-        "customers": {"encoding": "gb18030", "delimiter": ";",
-                      "date_format": "%d.%m.%Y", "timestamp_format": "%d.%m.%Y %H:%M",
-                      "columns": {"客户编号": "customer_id", "客户名称": "customer_name"},
-                      "sheet": "Sheet1"}}}
+- a file or folder that is a symbolic link resolving outside the export folder (or a broken
+  link) is refused, naming the link; nothing is read from it;
+- a sub-folder of an entity folder is an error (its files would otherwise be skipped while
+  the extract reports success); hidden (``.``) or ``_``-prefixed entries and files of other
+  suffixes (``README.txt``, ``.DS_Store``) are skipped and listed in the result's
+  ``stats["ignored"]`` and the log;
+- every file must carry every canonical column of the entity (after the ``columns``
+  mapping): a file lacking one fails the entity naming the file and the column, rather than
+  landing its rows with nulls.
 
-``encoding`` is one of Python's codec names (``utf-8``, ``utf-8-sig`` for UTF-8 with a BOM,
-``gb18030``, ...); a UTF-8 file that starts with a BOM is read as ``utf-8-sig`` anyway.
-``columns`` maps export headers to canonical names; headers it does not name are kept (a
-canonical name as is, anything else carried through as an extra column). ``date_format`` and
-``timestamp_format`` are ``strptime`` formats for sources that do not write ISO-8601.
-File drops are full snapshots: every run lands the whole export (no watermark window).
+Each file is read by :func:`~kam_transforms.extract.readers.open_export` as Arrow record
+batches. File drops are full snapshots: every run lands the whole export (no watermark).
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
-import pyarrow.parquet as pq
+import pyarrow as pa
 
 from kam_transforms.entities import Entity
-from kam_transforms.extract.files import ExtractError, _read_text_table
+from kam_transforms.extract.export_config import ExportSpec, config_path, export_spec
+from kam_transforms.extract.files import ExtractError
+from kam_transforms.extract.landing import SchemaDriftError
+from kam_transforms.extract.readers import DATA_SUFFIXES, ExportFile, open_export
 from kam_transforms.extract.run import Fetched, Window
 
-__all__ = ["SUFFIXES", "ExportSpec", "FileDropConnector", "load_export_config", "read_export"]
+__all__ = ["Discovered", "FileDropConnector", "discover", "export_files", "open_entity_files"]
 
-SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".parquet")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class ExportSpec:
-    """How one entity's export files are written."""
+class Discovered:
+    """An entity's export files, and the entries of its folder that were skipped."""
 
-    encoding: str = "utf-8"
-    delimiter: str = ","
-    date_format: str | None = None
-    timestamp_format: str | None = None
-    columns: dict[str, str] = field(default_factory=dict)
-    formats: dict[str, str] = field(default_factory=dict)
-    sheet: str | int = 0
-
-    def all_formats(self) -> dict[str, str]:
-        out = dict(self.formats)
-        if self.date_format:
-            out["date_format"] = self.date_format
-        if self.timestamp_format:
-            out["timestamp_format"] = self.timestamp_format
-        return out
+    files: list[Path]
+    ignored: list[Path]
 
 
-_SPEC_KEYS = {
-    "encoding",
-    "delimiter",
-    "date_format",
-    "timestamp_format",
-    "columns",
-    "formats",
-    "sheet",
-}
+def _inside(root: Path, path: Path) -> None:
+    """Refuse ``path`` when it (or a folder on the way) is a link leaving ``root``."""
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise ExtractError(f"{path}: a broken or looping symbolic link; refused") from None
+    if not real.is_relative_to(root.resolve()):
+        raise ExtractError(
+            f"{path}: a symbolic link that resolves outside the export folder {root}; "
+            f"refused (links may only point inside the export folder)"
+        )
 
 
-def _spec(values: dict[str, Any], where: str) -> ExportSpec:
-    unknown = sorted(set(values) - _SPEC_KEYS)
-    if unknown:
-        raise ExtractError(f"{where}: unknown setting(s) {', '.join(unknown)}")
-    if "delimiter" in values and len(str(values["delimiter"])) != 1:
-        raise ExtractError(f"{where}: delimiter must be one character")
-    return ExportSpec(**values)
+def _regular(root: Path, path: Path) -> Path:
+    _inside(root, path)
+    if not path.is_file():
+        raise ExtractError(f"{path}: not a regular file; refused")
+    return path
 
 
-def load_export_config(exports_dir: Path, source: str) -> dict[str, ExportSpec]:
-    """Per entity name the :class:`ExportSpec` declared in ``<source>/_export.json|yaml``."""
-    folder = Path(exports_dir) / source
-    raw: dict[str, Any] = {}
-    for name in ("_export.json", "_export.yaml", "_export.yml"):
-        path = folder / name
-        if path.is_file():
-            text = path.read_text(encoding="utf-8")
-            if path.suffix == ".json":
-                raw = json.loads(text)
-            else:
-                import yaml  # type: ignore[import-untyped, unused-ignore]
+def discover(exports_dir: Path, ent: Entity) -> Discovered:
+    """The files of ``ent``'s export: its folder's data files, else ``<entity>.<suffix>``.
 
-                raw = yaml.safe_load(text) or {}
-            break
-    defaults = raw.get("defaults", {})
-    specs = {
-        name: _spec({**defaults, **(values or {})}, f"{folder}/_export: {name}")
-        for name, values in (raw.get("entities") or {}).items()
-    }
-    specs["*"] = _spec(dict(defaults), f"{folder}/_export: defaults")
-    return specs
+    Raises
+    ------
+    ExtractError
+        A link leaves the export folder, a sub-folder is in the entity folder, or both the
+        folder and a single file exist. The message names the path, never file content.
+    """
+    root = Path(exports_dir)
+    source_dir = root / ent.source
+    if source_dir.exists() or source_dir.is_symlink():
+        _inside(root, source_dir)
+    folder = source_dir / ent.name
+    singles = [
+        p
+        for suffix in DATA_SUFFIXES
+        if (p := source_dir / f"{ent.name}{suffix}").exists() or p.is_symlink()
+    ]
+    if not (folder.exists() or folder.is_symlink()):
+        return Discovered([_regular(root, p) for p in singles], [])
+    _inside(root, folder)
+    if not folder.is_dir():
+        raise ExtractError(f"{folder}: not a folder; refused")
+    if singles:
+        raise ExtractError(
+            f"{ent.qualified_name}: both the folder {folder} and {singles[0].name} exist; "
+            "keep one form of the export"
+        )
+    files, ignored = [], []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith((".", "_")):
+            ignored.append(path)
+            continue
+        _inside(root, path)
+        if path.is_dir():
+            raise ExtractError(
+                f"{path}: a sub-folder in the export folder of {ent.qualified_name}; its files "
+                "would not be read. Move them up, or prefix the folder with '_' to skip it"
+            )
+        if path.suffix.lower() not in DATA_SUFFIXES:
+            ignored.append(path)
+            continue
+        files.append(_regular(root, path))
+    return Discovered(files, ignored)
 
 
 def export_files(exports_dir: Path, ent: Entity) -> list[Path]:
-    """The files of ``ent``'s export: its folder's files, else ``<entity>.<suffix>``."""
-    folder = Path(exports_dir) / ent.source / ent.name
-    if folder.is_dir():
-        return sorted(
-            p
-            for p in folder.iterdir()
-            if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith((".", "_"))
-        )
-    return [
-        p
-        for suffix in SUFFIXES
-        if (p := Path(exports_dir) / ent.source / f"{ent.name}{suffix}").is_file()
-    ]
+    """The files :func:`discover` finds for ``ent``."""
+    return discover(exports_dir, ent).files
 
 
-def _encoding(path: Path, declared: str) -> str:
-    norm = declared.lower().replace("_", "-")
-    if norm in ("utf-8", "utf8"):
-        with path.open("rb") as fh:
-            if fh.read(3) == b"\xef\xbb\xbf":
-                return "utf-8-sig"
-    return declared
+def _spec(exports_dir: Path, ent: Entity) -> ExportSpec:
+    path = config_path(exports_dir, ent.source)
+    if path is not None:
+        _inside(Path(exports_dir), path)
+    return export_spec(exports_dir, ent)
 
 
-def read_export(path: Path, spec: ExportSpec) -> pd.DataFrame:
-    """One export file as a frame with the mapped (canonical) column names.
+def open_entity_files(files: list[Path], ent: Entity, spec: ExportSpec) -> list[ExportFile]:
+    """Open the files of ``ent``'s export and check each carries every canonical column.
 
-    CSV cells stay text (``""`` is null); Excel and Parquet keep their cell types, which the
-    landing renders canonically.
+    Raises
+    ------
+    SchemaDriftError
+        A file lacks a canonical column, or two of its columns have one name (after the
+        ``columns`` mapping); the message names the file and the columns.
     """
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".xlsx":
-            frame = pd.read_excel(path, sheet_name=spec.sheet, dtype=object, engine="openpyxl")
-            frame = frame.astype(object).where(frame.notna(), None)
-            frame.columns = [str(c) for c in frame.columns]
-        elif suffix == ".parquet":
-            frame = pq.read_table(path).to_pandas()
-        else:
-            delimiter = "\t" if suffix == ".tsv" and spec.delimiter == "," else spec.delimiter
-            table = _read_text_table(path, _encoding(path, spec.encoding), delimiter)
-            frame = table.to_pandas()
-    except UnicodeDecodeError as exc:
-        raise ExtractError(f"{path}: not readable as {spec.encoding}: {exc}") from exc
-    except (ValueError, OSError) as exc:
-        if isinstance(exc, ExtractError):
-            raise
-        raise ExtractError(f"{path}: cannot read the export: {exc}") from exc
-    renamed = [spec.columns.get(str(c).strip(), str(c).strip()) for c in frame.columns]
-    frame.columns = renamed
-    return frame
+    opened = []
+    for path in files:
+        export = open_export(path, spec)
+        missing = [c for c in ent.columns if c not in export.columns]
+        if missing:
+            raise SchemaDriftError(
+                f"{ent.qualified_name}: {path} lacks canonical column(s) {', '.join(missing)}; "
+                "every file of the export must carry every canonical column (map other "
+                'headers with "columns" in _export.json)'
+            )
+        twice = sorted({c for c in export.columns if export.columns.count(c) > 1})
+        if twice:
+            raise SchemaDriftError(
+                f"{ent.qualified_name}: {path}: column(s) {', '.join(twice)} appear twice "
+                "(after the columns mapping)"
+            )
+        opened.append(export)
+    return opened
+
+
+def _frame(export: ExportFile) -> pd.DataFrame:
+    batches = list(export.batches())
+    if not batches:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in export.columns})
+    if all(b.schema == batches[0].schema for b in batches):
+        return pa.Table.from_batches(batches).to_pandas()
+    return pd.concat([b.to_pandas() for b in batches], ignore_index=True)
 
 
 class FileDropConnector:
@@ -171,25 +180,35 @@ class FileDropConnector:
         self.exports_dir = Path(exports_dir)
 
     def fetch(self, ent: Entity, window: Window) -> Fetched:
-        files = export_files(self.exports_dir, ent)
-        if not files:
+        found = discover(self.exports_dir, ent)
+        if not found.files:
             where = self.exports_dir / ent.source / ent.name
             raise ExtractError(
-                f"{where}(.csv|.xlsx|.parquet or folder): export for {ent.qualified_name} not found"
+                f"{where}(.csv|.tsv|.xlsx|.parquet or folder): export for {ent.qualified_name} "
+                "not found"
             )
-        specs = load_export_config(self.exports_dir, ent.source)
-        spec = specs.get(ent.name, specs["*"])
+        spec = _spec(self.exports_dir, ent)
+        opened = open_entity_files(found.files, ent, spec)
+        warnings = [w for export in opened for w in export.warnings]
         frames = []
-        for path in files:
-            frame = read_export(path, spec)
-            frame["__origin"] = str(path)
+        for export in opened:
+            frame = _frame(export)
+            frame["__origin"] = str(export.path)
             frame["__row"] = range(1, len(frame) + 1)
             frames.append(frame)
         frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        origin = str(files[0]) if len(files) == 1 else str(files[0].parent)
+        origin = str(found.files[0]) if len(found.files) == 1 else str(found.files[0].parent)
+        for path in found.ignored:
+            log.warning("%s: ignored (not an export file of %s)", path, ent.qualified_name)
+        for warning in warnings:
+            log.warning("%s", warning)
         return Fetched(
             frame=frame,
             origin=origin,
             formats=spec.all_formats(),
-            stats={"files": [str(p) for p in files]},
+            stats={
+                "files": [str(p) for p in found.files],
+                "ignored": [str(p) for p in found.ignored],
+                "warnings": warnings,
+            },
         )

@@ -7,13 +7,9 @@ as text plus ``_batch_id`` and ``_loaded_at``; typing is staging's job); rejecte
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from kam_transforms.entities import Entity
 
@@ -43,30 +39,3 @@ class LandResult:
 
 def partition_dir(lake_dir: Path, zone: str, ent: Entity, as_of: date) -> Path:
     return lake_dir / zone / ent.source / ent.name / f"as_of={as_of.isoformat()}"
-
-
-def _read_header(path: Path, encoding: str, delimiter: str) -> list[str]:
-    with path.open(newline="", encoding=encoding) as fh:
-        return next(csv.reader(fh, delimiter=delimiter), [])
-
-
-def _read_text_table(path: Path, encoding: str, delimiter: str) -> pa.Table:
-    header = _read_header(path, encoding, delimiter)
-    if not header:
-        raise ExtractError(f"{path}: the file is empty (no header row)")
-    dupes = sorted({c for c in header if header.count(c) > 1})
-    if dupes:
-        raise ExtractError(f"{path}: header repeats column(s) {', '.join(dupes)}")
-    try:
-        return pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(encoding=encoding),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
-            convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in header},
-                strings_can_be_null=True,
-                null_values=[""],
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        raise ExtractError(f"{path}: cannot parse as CSV: {exc}") from exc

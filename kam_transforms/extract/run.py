@@ -37,6 +37,7 @@ __all__ = [
     "run_extract",
 ]
 
+
 @dataclass(frozen=True)
 class Window:
     """What one run extracts: changes with ``since < cursor < until`` (``since`` None = all)."""
