@@ -42,11 +42,13 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     return path
 
 
-def fx_drop(exports: Path) -> None:
+def fx_landed(exports: Path, lake: Path) -> None:
+    """USD and EUR rates in the drop and landed (a batch's currencies must be landed)."""
     write(
         exports / "erp" / "fx_rates.csv",
         "currency,rate_date,rate_to_base\nUSD,2026-10-31,1.0\nEUR,2026-10-31,1.08\n",
     )
+    assert run_extract(FileDropConnector(exports), FX, lake, AS_OF)["rows_landed"] == 2
 
 
 def account_line(i: int, name: str | None = None) -> str:
@@ -204,7 +206,7 @@ def test_a_parquet_file_lacking_a_canonical_column_fails_naming_file_and_column(
     tmp_path: Path,
 ) -> None:
     exports, lake = tmp_path / "exports", tmp_path / "lake"
-    fx_drop(exports)
+    fx_landed(exports, lake)
     folder = exports / "erp" / "orders"
     write(
         folder / "part1.csv",
@@ -290,7 +292,7 @@ def test_utf8_bytes_declared_latin1_land_with_a_warning_naming_the_file(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     exports, lake = tmp_path / "exports", tmp_path / "lake"
-    fx_drop(exports)
+    fx_landed(exports, lake)
     names = ["Müller GmbH", "Société Générale", "Plain Ltd"]
     header = ",".join(CUSTOMERS.columns)
     rows = [
@@ -323,14 +325,13 @@ def test_invalid_export_json_names_the_file_and_line_and_fails_its_source_only(
     tmp_path: Path,
 ) -> None:
     exports, lake = tmp_path / "exports", tmp_path / "lake"
-    fx_drop(exports)
+    fx_landed(exports, lake)
     accounts_csv(exports / "crm" / "accounts.csv", range(1, 3))
     write(
         exports / "crm" / "opportunities.csv",
         ",".join(OPPORTUNITIES.columns)
         + "\nP1,A1,won,100,EUR,1,2026-10-01,2026-10-01T00:00:00Z,true,,,2026-10-01T00:00:00Z\n",
     )
-    assert extract(exports, lake, FX)["rows_landed"] == 2
     config = write(
         exports / "erp" / "_export.json",
         '{"entities": {\n  "customers": {"encoding": "gb18030",},\n  "orders": {}\n}}\n',
