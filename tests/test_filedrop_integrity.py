@@ -89,6 +89,12 @@ def test_a_file_link_leaving_the_export_folder_is_refused_naming_the_link(tmp_pa
     assert "TOPSECRET" not in message and "root:x" not in message
     assert not (lake / "raw").exists()
 
+    # The declaration is a file of the drop too.
+    leak.unlink()
+    (exports / "crm" / "_export.json").symlink_to(outside)
+    with pytest.raises(ExtractError, match=r"crm/_export.json: a symbolic link that resolves out"):
+        extract(exports, lake, ACCOUNTS)
+
 
 def test_a_folder_link_leaving_the_export_folder_is_refused(tmp_path: Path) -> None:
     exports, lake = tmp_path / "exports", tmp_path / "lake"
@@ -359,6 +365,7 @@ def test_export_config_schema_errors_name_the_file_and_every_key(tmp_path: Path)
                     "orders": {"encoding": "latin-9x", "columns": ["order_no"]},
                     "products": {"encoding": 5, "sheet": True, "delimiter": ";;"},
                     "invoices": {"formats": {"invoice_dte": "%d.%m.%Y"}},
+                    "payments": "gb18030",
                 },
             }
         ),
@@ -384,6 +391,7 @@ def test_export_config_schema_errors_name_the_file_and_every_key(tmp_path: Path)
         "entities.products.delimiter: must be one character, got ';;'",
         "entities.invoices.formats.invoice_dte: not a date or timestamp column (did you mean "
         "'invoice_date'?)",
+        "entities.payments: must be an object of settings, got a string",
     ]
 
 
