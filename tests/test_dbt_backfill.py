@@ -1,15 +1,20 @@
-"""A backfill over three successive month-ends fills the dbt snapshots with the right history.
+"""A backfill over successive month-ends fills the dbt snapshots with the right history.
 
 One demo world (anchor = the last date) is exported and landed as of each date into one
 lake; ``dbt build`` then runs as of each date in order into one warehouse, the way the
 warehouse DAG backfills. After each run the marts are read, so the snapshot history can be
 checked against what each run computed; a rerun of the last date must change nothing.
+
+A second warehouse, copied from the first after its 2026-10-31 run, recomputes 2026-09-30
+(a past date) and then runs 2026-11-30: its history and marts must equal the in-order run's,
+and the recompute must rebuild the 2026-09-30 marts as the first 2026-09-30 run did.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import shutil
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -17,11 +22,34 @@ import pandas as pd
 import pytest
 from test_dbt_project import run_dbt
 
-DATES = (date(2026, 8, 31), date(2026, 9, 30), date(2026, 10, 31))
+DATES = (date(2026, 8, 31), date(2026, 9, 30), date(2026, 10, 31), date(2026, 11, 30))
+# the out-of-order run: the in-order warehouse after BRANCH_AFTER, then these dates
+BRANCH_AFTER = DATES[2]
+OUT_OF_ORDER = (DATES[1], DATES[3])
+SNAPSHOTS = {
+    "snap_customer_tiers": "customer_id",
+    "snap_customer_lifecycle": "customer_key",
+    "snap_customer_health": "customer_key",
+}
+# marts that read the snapshots (previous run, tier history) and what their rows are keyed by
+HISTORY_MARTS = {
+    "customer_tiers": ["customer_id"],
+    "customer_health": ["customer_key"],
+    "customer_lifecycle": ["customer_key"],
+    "customer_tier_changes": ["customer_id", "change_date"],
+    "key_account_alerts": ["alert_id"],
+}
 CUSTOMERS = 150
 SEED = 5
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+
+def _query(db_path: Path, sql: str) -> pd.DataFrame:
+    import duckdb
+
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return con.execute(sql).df()
 
 
 @dataclass(frozen=True)
@@ -30,12 +58,20 @@ class Backfill:
     tiers: dict[date, pd.DataFrame]
     health: dict[date, pd.DataFrame]
     lifecycle: dict[date, pd.DataFrame]
+    # the marts that read history, per run date, in order and out of order
+    marts: dict[date, dict[str, pd.DataFrame]] = field(default_factory=dict)
+    recomputed_marts: dict[date, dict[str, pd.DataFrame]] = field(default_factory=dict)
+    out_of_order_db: Path | None = None
 
     def query(self, sql: str) -> pd.DataFrame:
-        import duckdb
+        return _query(self.db_path, sql)
 
-        with duckdb.connect(str(self.db_path), read_only=True) as con:
-            return con.execute(sql).df()
+
+def _history_marts(db: Path) -> dict[str, pd.DataFrame]:
+    return {
+        name: _query(db, f"select * from {name}").sort_values(key).reset_index(drop=True)  # noqa: S608 - fixed names
+        for name, key in HISTORY_MARTS.items()
+    }
 
 
 def _build(lake: Path, db: Path, root: Path, as_of: date) -> None:
@@ -57,12 +93,19 @@ def backfill(tmp_path_factory: pytest.TempPathFactory) -> Backfill:
         demo_data.generate(exports, CUSTOMERS, SEED, as_of, anchor=DATES[-1])
         files.land_exports(exports, lake, as_of)
 
-    result = Backfill(db, {}, {}, {})
+    out_of_order_db = root / "out_of_order.duckdb"
+    result = Backfill(db, {}, {}, {}, out_of_order_db=out_of_order_db)
     for as_of in DATES:
         _build(lake, db, root, as_of)
         result.tiers[as_of] = result.query("select * from customer_tiers")
         result.health[as_of] = result.query("select * from customer_health")
         result.lifecycle[as_of] = result.query("select * from customer_lifecycle")
+        result.marts[as_of] = _history_marts(db)
+        if as_of == BRANCH_AFTER:
+            shutil.copyfile(db, out_of_order_db)
+    for as_of in OUT_OF_ORDER:
+        _build(lake, out_of_order_db, root, as_of)
+        result.recomputed_marts[as_of] = _history_marts(out_of_order_db)
     snapshot_before = result.query("select * from main_snapshots.snap_customer_tiers")
     _build(lake, db, root, DATES[-1])  # a rerun of the last date
     snapshot_after = result.query("select * from main_snapshots.snap_customer_tiers")
@@ -77,13 +120,48 @@ def _in_force(snapshot: pd.DataFrame, day: date) -> pd.DataFrame:
     return snapshot[mask]
 
 
+def _snapshot(db: Path, name: str) -> pd.DataFrame:
+    frame = _query(db, f"select * from main_snapshots.{name}")  # noqa: S608 - fixed names
+    return frame.sort_values([SNAPSHOTS[name], "dbt_valid_from"]).reset_index(drop=True)
+
+
+def _assert_intervals_valid(snap: pd.DataFrame, key: str) -> None:
+    """Per key: valid_from < valid_to, versions follow one another without overlap."""
+    closed = snap[snap["dbt_valid_to"].notna()]
+    backwards = closed[closed["dbt_valid_to"] <= closed["dbt_valid_from"]]
+    assert backwards.empty, backwards[[key, "dbt_valid_from", "dbt_valid_to"]].head()
+    ordered = snap.sort_values([key, "dbt_valid_from"])
+    next_from = ordered.groupby(key)["dbt_valid_from"].shift(-1)
+    has_next = next_from.notna()
+    assert ordered.loc[has_next, "dbt_valid_to"].notna().all(), "an open version is not the last"
+    overlap = ordered[has_next & (next_from != ordered["dbt_valid_to"])]
+    assert overlap.empty, overlap[[key, "dbt_valid_from", "dbt_valid_to"]].head()
+
+
+def test_recomputing_a_past_date_keeps_history_and_later_runs_equal(backfill: Backfill) -> None:
+    assert backfill.out_of_order_db is not None
+    for name, key in SNAPSHOTS.items():
+        in_order = _snapshot(backfill.db_path, name)
+        out_of_order = _snapshot(backfill.out_of_order_db, name)
+        _assert_intervals_valid(out_of_order, key)
+        assert len(out_of_order) == len(in_order), name
+        pd.testing.assert_frame_equal(out_of_order, in_order, check_like=True, obj=name)
+    # the recompute rebuilt the past date's marts as its first run did, with the history
+    # read as of that date; the later run after it equals the in-order one
+    for as_of in OUT_OF_ORDER:
+        for name, frame in backfill.recomputed_marts[as_of].items():
+            pd.testing.assert_frame_equal(frame, backfill.marts[as_of][name], obj=f"{name} {as_of}")
+    assert len(backfill.marts[DATES[1]]["customer_tier_changes"]) > 0
+
+
 def test_snapshot_validity_is_in_run_dates(backfill: Backfill) -> None:
-    for name in ("snap_customer_tiers", "snap_customer_lifecycle", "snap_customer_health"):
+    for name in SNAPSHOTS:
         snap = backfill.query(f"select * from main_snapshots.{name}")  # noqa: S608 - fixed names
         run_dates = {pd.Timestamp(d) for d in DATES}
         assert set(snap["dbt_valid_from"]) <= run_dates, name
         assert set(snap["dbt_valid_to"].dropna()) <= run_dates, name
-        key = "customer_id" if name == "snap_customer_tiers" else "customer_key"
+        key = SNAPSHOTS[name]
+        _assert_intervals_valid(snap, key)
         current = snap[snap["dbt_valid_to"].isna()]
         assert current[key].is_unique, name
         assert set(current[key]) == set(snap[key]), name

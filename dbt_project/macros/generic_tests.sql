@@ -63,3 +63,35 @@
     where model_rows.row_count <> compare_rows.row_count
 
 {% endtest %}
+
+
+{#
+    valid_history: an SCD2 table's versions of each key are valid intervals that follow one
+    another: no version ends before or when it starts, no two overlap, and only the last
+    one is open (valid_to null). Fails with the offending versions.
+#}
+{% test valid_history(model, unique_key, valid_from='dbt_valid_from', valid_to='dbt_valid_to') %}
+
+    with
+
+    versions as (
+
+        select
+            {{ unique_key }} as history_key,
+            {{ valid_from }} as valid_from,
+            {{ valid_to }} as valid_to,
+            lead({{ valid_from }}) over (
+                partition by {{ unique_key }} order by {{ valid_from }}, {{ valid_to }}
+            ) as next_valid_from
+        from {{ model }}
+
+    )
+
+    select *
+    from versions
+    where
+        valid_to <= valid_from
+        or (next_valid_from is not null and valid_to is null)
+        or next_valid_from < valid_to
+
+{% endtest %}

@@ -8,6 +8,7 @@
     schema='snapshots',
     unique_key='customer_key',
     strategy='check',
+    hard_deletes='ignore',
     check_cols=['health_score', 'health_band'],
 ) }}
 
@@ -18,5 +19,6 @@
         health_score,
         health_band
     from {{ ref('customer_health') }}
+    where {{ is_latest_run_date() }}
 
 {% endsnapshot %}

@@ -5,6 +5,7 @@
     schema='snapshots',
     unique_key='customer_key',
     strategy='check',
+    hard_deletes='ignore',
     check_cols=['lifecycle_stage'],
 ) }}
 
@@ -16,5 +17,6 @@
         stage_entered_date,
         previous_stage
     from {{ ref('customer_lifecycle') }}
+    where {{ is_latest_run_date() }}
 
 {% endsnapshot %}

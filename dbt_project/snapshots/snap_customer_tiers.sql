@@ -9,6 +9,7 @@
     schema='snapshots',
     unique_key='customer_id',
     strategy='check',
+    hard_deletes='ignore',
     check_cols=['abc_class', 'value_quadrant', 'is_key_account'],
 ) }}
 
@@ -22,5 +23,6 @@
         measure_value,
         cumulative_share
     from {{ ref('customer_tiers') }}
+    where {{ is_latest_run_date() }}
 
 {% endsnapshot %}

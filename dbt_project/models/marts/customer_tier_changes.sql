@@ -1,13 +1,15 @@
 -- One row per change of a customer's ABC class, value-matrix quadrant or key-account flag
 -- recorded in the snapshot snap_customer_tiers, with the run date it was first seen, for
 -- migration charts between classes over time. A customer's first recorded version is not
--- a change.
+-- a change. Only versions recorded on or before the run date count, so a recompute of a
+-- past date lists the changes known then.
 
 with
 
 history as (
 
     select * from {{ ref('snap_customer_tiers') }}
+    where cast(dbt_valid_from as date) <= {{ as_of_date() }}
 
 ),
 
