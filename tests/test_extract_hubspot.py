@@ -16,7 +16,7 @@ from kam_transforms.demo_serve import DemoCrmServer
 from kam_transforms.entities import ENTITIES, entity
 from kam_transforms.extract.filedrop import FileDropConnector
 from kam_transforms.extract.hubspot import HubSpotAuthError, HubSpotConnector
-from kam_transforms.extract.run import run_extract
+from kam_transforms.extract.run import LOOKBACK_ENV, run_extract
 from kam_transforms.extract.state import WatermarkStore
 
 pytestmark = pytest.mark.services
@@ -40,7 +40,10 @@ def landed(lake: Path, name: str, day: date) -> pd.DataFrame:
     return pq.read_table(files[0]).to_pandas()
 
 
-def test_full_then_incremental_extract_with_faults(exports: Path, tmp_path: Path) -> None:
+def test_full_then_incremental_extract_with_faults(
+    exports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(LOOKBACK_ENV, "0")  # exactly the changes; the overlap has its own test
     lake = tmp_path / "lake"
     run_extract(FileDropConnector(exports), entity("erp", "fx_rates"), lake, AS_OF, validate=False)
     waits: list[float] = []
@@ -172,3 +175,24 @@ def test_search_past_the_result_cap_restarts_from_the_last_timestamp(exports: Pa
         ]
     assert sorted(got["activity_id"]) == sorted(expected["activity_id"])  # each exactly once
     assert len(restarts) > len(expected) // 40  # the cap was hit and the query restarted
+
+
+def test_a_change_indexed_late_inside_the_look_back_lands(exports: Path, tmp_path: Path) -> None:
+    """HubSpot's search index can show a change stamped 09:40 after one stamped 10:00 was
+    read: the next run reads from the watermark less the look-back (60 min) and lands it."""
+    lake = tmp_path / "lake"
+    run_extract(FileDropConnector(exports), entity("erp", "fx_rates"), lake, AS_OF, validate=False)
+    deals = entity("crm", "opportunities")
+    later = date(2026, 11, 2)
+    with DemoCrmServer(exports, TOKEN) as server:
+        connector = HubSpotConnector(server.base_url, TOKEN, backoff=0.01, sleep=lambda _s: None)
+        run_extract(connector, deals, lake, AS_OF)
+        server.update("deals", "OPP-00000001", {"amount": "999.5"}, at="2026-11-01T10:00:00Z")
+        first = run_extract(connector, deals, lake, NEXT)
+        assert first["watermark"] == "2026-11-01T10:00:00+00:00"
+        server.update("deals", "OPP-00000002", {"amount": "1"}, at="2026-11-01T09:40:00Z")
+        second = run_extract(connector, deals, lake, later)
+    assert second["since"] == "2026-11-01T09:00:00+00:00"
+    assert second["watermark"] == first["watermark"]
+    got = landed(lake, "opportunities", later).set_index("opportunity_id")["amount"]
+    assert got.to_dict() == {"OPP-00000001": "999.5", "OPP-00000002": "1"}

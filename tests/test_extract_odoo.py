@@ -4,9 +4,10 @@ the demo export, then an incremental run after updates and deletes lands exactly
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -16,9 +17,9 @@ import pytest
 from kam_transforms.demo_data import generate
 from kam_transforms.demo_serve import load_odoo, odoo_delete, odoo_update
 from kam_transforms.entities import ENTITIES, entity
-from kam_transforms.extract.landing import SchemaDriftError
+from kam_transforms.extract.landing import SchemaDriftError, landed_rows
 from kam_transforms.extract.odoo import OdooConnector
-from kam_transforms.extract.run import run_extract
+from kam_transforms.extract.run import LOOKBACK_ENV, run_extract
 
 pytestmark = pytest.mark.services
 
@@ -60,8 +61,9 @@ def at(text: str) -> datetime:
 
 
 def test_full_then_incremental_with_updates_and_deletes(
-    exports: Path, schema: str, tmp_path: Path
+    exports: Path, schema: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv(LOOKBACK_ENV, "0")  # exactly the changes; the overlap has its own test
     lake = tmp_path / "lake"
     odoo = OdooConnector(DSN, schema)
 
@@ -136,6 +138,53 @@ def test_full_then_incremental_with_updates_and_deletes(
     # ---- and the next date: the deleted rows are not tombstoned again
     later = run_extract(odoo, entity("erp", "payments"), lake, date(2026, 11, 2))
     assert later["rows_landed"] == 0
+
+
+def test_a_late_commit_is_neither_lost_nor_doubled(
+    schema: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Customer 1 is stamped w+10 min and read; then a transaction that stamped customer 2
+    at w+5 min commits. Without the look-back the next run never reads it; with it (the
+    default 60 min) it lands, every key is landed once in the current state, and the
+    watermark never moves back."""
+    lake = tmp_path / "lake"
+    odoo = OdooConnector(DSN, schema)
+    customers = entity("erp", "customers")
+    run_extract(odoo, entity("erp", "fx_rates"), lake, AS_OF)
+    first = run_extract(odoo, customers, lake, AS_OF)
+    w = datetime.fromisoformat(first["watermark"])
+    odoo_update(DSN, schema, "res_partner", 1, {"name": "read first"}, w + timedelta(minutes=10))
+    read = run_extract(odoo, customers, lake, NEXT)
+    assert read["watermark"] == (w + timedelta(minutes=10)).isoformat()
+    odoo_update(DSN, schema, "res_partner", 2, {"name": "committed late"},
+                w + timedelta(minutes=5))  # fmt: skip
+    later = date(2026, 11, 2)
+
+    # the defect, reproduced on a copy of the lake: no overlap, the late commit is lost
+    without = tmp_path / "lake-without-overlap"
+    shutil.copytree(lake, without)
+    monkeypatch.setenv(LOOKBACK_ENV, "0")
+    assert run_extract(odoo, customers, without, later)["rows_landed"] == 0
+    state = landed_rows(without, customers, later).set_index("customer_id")
+    assert state.loc["CUS-0000002", "customer_name"] != "committed late"
+
+    monkeypatch.delenv(LOOKBACK_ENV)
+    fixed = run_extract(odoo, customers, lake, later)
+    assert fixed["start"] == read["watermark"]
+    assert fixed["since"] == (w + timedelta(minutes=10) - timedelta(hours=1)).isoformat()
+    # customer 2 (late), and whatever changed in the hour before the watermark, read again
+    base = landed(lake, "customers", AS_OF)
+    overlap = base[pd.to_datetime(base["updated_at"]) > pd.Timestamp(fixed["since"])]
+    batch = landed(lake, "customers", later)
+    assert set(batch["customer_id"]) == {"CUS-0000001", "CUS-0000002", *overlap["customer_id"]}
+    assert fixed["rows_landed"] == len(batch)
+    assert fixed["watermark"] == read["watermark"]  # never back
+    state = landed_rows(lake, customers, later)
+    assert len(state) == first["rows_landed"] and state["customer_id"].is_unique
+    names = state.set_index("customer_id")["customer_name"]
+    assert (names["CUS-0000001"], names["CUS-0000002"]) == ("read first", "committed late")
+    again = run_extract(odoo, customers, lake, later)  # a rerun reads the same window
+    assert (again["since"], again["batch_id"]) == (fixed["since"], fixed["batch_id"])
 
 
 def test_missing_odoo_column_fails_the_entity(schema: str, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -275,6 +276,134 @@ def test_alerts_send_refuses_a_serving_warehouse_of_another_date(settings: Setti
     assert sorted(p.name for p in settings.outbox_dir.iterdir()) == mails
     with OutboxState(state) as alerts:
         assert alerts is not None
+
+
+# ------------------------------------------------------------------ point 3: killed steps
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of the live children of ``pid``, from /proc."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append((int(stat.parent.name), cmdline))
+    return out
+
+
+def _gone(pid: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _build_with_dbt_running(settings: Settings) -> tuple[subprocess.Popen[str], int]:
+    """A ``kam build`` whose dbt child has started building (its log has a first model)."""
+    build = start_kam(settings.home, "build", "--as-of", AS_OF.isoformat())
+    log = settings.home / "dbt" / "logs" / "dbt.log"
+    start = log.stat().st_size if log.exists() else 0
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and build.poll() is None:
+        dbt = [pid for pid, cmd in _children(build.pid) if "dbt" in cmd and " build " in cmd]
+        if dbt and log.exists():
+            with log.open("rb") as fh:
+                fh.seek(start)
+                if b" of " in fh.read() and b"START" in log.read_bytes()[start:]:
+                    return build, dbt[0]
+        time.sleep(0.2)
+    build.kill()
+    pytest.fail(f"kam build never started dbt: {build.communicate()}")
+
+
+def test_sigkilled_kam_build_takes_dbt_with_it_and_a_rerun_builds(settings: Settings) -> None:
+    """SIGKILL by pid: dbt dies too (no orphan holding the build warehouse), the lock is
+    free, the killed build is refused by publish, and the rerun builds at once."""
+    from kam_transforms.locks import WAREHOUSE_LOCK, holder
+
+    first_id, _, _ = build_record(settings)
+    build, dbt = _build_with_dbt_running(settings)
+    os.kill(build.pid, signal.SIGKILL)
+    build.wait(30)
+    assert _gone(dbt, 30), f"dbt (pid {dbt}) outlived the killed kam build"
+    assert holder(settings.home, WAREHOUSE_LOCK) is None
+    killed_id, as_of, status = build_record(settings)
+    assert (as_of, status) == (AS_OF, "running") and killed_id != first_id
+    refused = kam(settings.home, "publish", "--as-of", AS_OF.isoformat())
+    assert refused.returncode == 1 and "never finished" in refused.stderr, refused.stderr
+    rerun = kam(settings.home, "build", "--as-of", AS_OF.isoformat())
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    rebuilt_id, as_of, status = build_record(settings)
+    assert (as_of, status) == (AS_OF, "complete") and rebuilt_id not in (first_id, killed_id)
+
+
+def test_sigtermed_kam_build_stops_dbt_and_marks_the_build_failed(settings: Settings) -> None:
+    """SIGTERM (what Airflow sends on a timeout or a cleared task): dbt is stopped, the
+    build is recorded ``failed`` and kam exits 143 with nothing on stdout."""
+    build, dbt = _build_with_dbt_running(settings)
+    build.send_signal(signal.SIGTERM)
+    out, _err = build.communicate(timeout=60)
+    assert build.returncode == 143 and out == ""
+    assert _gone(dbt, 30), f"dbt (pid {dbt}) outlived the stopped kam build"
+    _, as_of, status = build_record(settings)
+    assert (as_of, status) == (AS_OF, "failed")
+
+
+# ------------------------------------------------------------------ point 17: the alert state
+
+
+def test_a_corrupt_alert_state_fails_naming_the_file(settings: Settings) -> None:
+    state = settings.home / "alerts" / "state.sqlite"
+    state.write_bytes(b"not a database, half a file from a disk that failed" * 100)
+    mails = sorted(p.name for p in settings.outbox_dir.iterdir())
+    proc = kam(settings.home, "alerts", "send", "--as-of", AS_OF.isoformat())
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert f"AlertStateError: alert state {state}: file is not a database" in proc.stderr
+    assert "restore it from a backup or move it aside" in proc.stderr
+    assert sorted(p.name for p in settings.outbox_dir.iterdir()) == mails
+
+
+def test_a_full_disk_under_the_alert_state_fails_naming_the_file(settings: Settings) -> None:
+    """A real full file system (a 256 KiB tmpfs, filled, mounted over the alert state's
+    folder): the send fails naming the state file and says nothing was marked sent."""
+    folder = settings.home / "alerts"
+    saved = settings.home / "alerts.saved"
+    shutil.copytree(folder, saved)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        shutil.rmtree(saved)
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"cannot mount a tmpfs to fill: {done.stderr}")
+        pytest.skip(f"needs root to mount a tmpfs: {done.stderr.strip()}")
+    try:
+        for item in saved.iterdir():
+            shutil.copy(item, folder / item.name)
+        with (folder / "filler").open("wb") as fh:
+            try:
+                while True:
+                    fh.write(b"\0" * 4096)
+                    fh.flush()
+            except OSError:
+                pass
+        state = folder / "state.sqlite"
+        proc = kam(settings.home, "alerts", "send", "--as-of", AS_OF.isoformat())
+        assert proc.returncode == 1, proc.stderr
+        assert f"AlertStateError: alert state {state}: " in proc.stderr, proc.stderr
+        assert "full" in proc.stderr and "nothing was marked sent" in proc.stderr
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+        shutil.rmtree(saved)
 
 
 # ------------------------------------------------------------------ point 17

@@ -47,6 +47,7 @@ from kam_transforms.alerts.model import (
 __all__ = [
     "NO_REMINDER_RULES",
     "AlertPlan",
+    "AlertStateError",
     "OutboxState",
     "PlannedAlert",
     "Snooze",
@@ -56,6 +57,21 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+class AlertStateError(RuntimeError):
+    """The alert state database cannot be opened or written; the message names the file."""
+
+
+def _state_error(path: Path, exc: sqlite3.Error) -> AlertStateError:
+    hint = (
+        "the disk is full: free space and rerun (nothing was marked sent)"
+        if "full" in str(exc).lower()
+        else "it is not a readable alert state: restore it from a backup or move it aside "
+        "(a new one re-sends every open alert once)"
+    )
+    return AlertStateError(f"alert state {path}: {exc}; {hint}")
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -251,10 +267,17 @@ class OutboxState:
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
         self.read_only = read_only
-        if read_only:
+        try:
+            self._open()
+        except sqlite3.Error as exc:
+            raise _state_error(self.path, exc) from exc
+
+    def _open(self) -> None:
+        if self.read_only:
             if self.path.exists():
                 uri = f"{self.path.resolve().as_uri()}?mode=ro"
                 self._db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+                self._db.execute("select count(*) from sqlite_master").fetchone()  # readable?
             else:
                 self._db = sqlite3.connect(":memory:", isolation_level=None)
                 self._db.executescript(_SCHEMA)
@@ -281,13 +304,17 @@ class OutboxState:
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         if self.read_only:
             raise RuntimeError("the alert state was opened read-only")
-        self._db.execute("BEGIN IMMEDIATE")
         try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise _state_error(self.path, exc) from exc
 
     # -- reading --------------------------------------------------------------------
 

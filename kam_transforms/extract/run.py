@@ -4,8 +4,12 @@ A connector turns a window of one canonical entity into a frame in canonical col
 (:class:`Fetched`); :func:`run_extract` does everything else the same way for every source:
 
 1. the window is ``(since, until)`` with ``since`` from :class:`WatermarkStore` (exclusive;
-   ``None`` = everything) and ``until`` the end of the as-of day (exclusive), so a rerun of
-   a date refetches exactly the same interval and lands the same batch again;
+   ``None`` = everything) less the look-back overlap (``KAM_EXTRACT_LOOKBACK_MINUTES``,
+   default 60) and ``until`` the end of the as-of day (exclusive), so a rerun of a date
+   refetches exactly the same interval and lands the same batch again. The overlap catches
+   late commits: a row stamped 10:00 whose transaction commits after a row stamped 10:05
+   was read is still in the next window. Rows read twice are the same key landed in two
+   batches; staging keeps one row per key (the latest batch), so none is lost or doubled;
 2. :func:`~kam_transforms.extract.landing.land_batch` quarantines bad rows, runs the raw
    suite and publishes the batch atomically;
 3. only then the watermark moves to the largest cursor landed.
@@ -16,6 +20,7 @@ Which connector a source uses, and the task entry point, are in
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -30,6 +35,7 @@ from kam_transforms.extract.rules import rules_for
 from kam_transforms.extract.state import WatermarkStore
 
 __all__ = [
+    "LOOKBACK_ENV",
     "Connector",
     "Fetched",
     "Window",
@@ -37,15 +43,24 @@ __all__ = [
     "run_extract",
 ]
 
+#: Minutes an incremental window reaches back before the watermark (late commits).
+LOOKBACK_ENV = "KAM_EXTRACT_LOOKBACK_MINUTES"
+DEFAULT_LOOKBACK = timedelta(minutes=60)
+
 
 @dataclass(frozen=True)
 class Window:
-    """What one run extracts: changes with ``since < cursor < until`` (``since`` None = all)."""
+    """What one run extracts: changes with ``since < cursor < until`` (``since`` None = all).
+
+    ``since`` is where the connector reads from (the recorded ``start`` less the look-back);
+    ``start`` is the watermark the run begins at, which the run records.
+    """
 
     as_of: date
     since: datetime | None
     until: datetime
     lake_dir: Path
+    start: datetime | None = None
 
 
 @dataclass
@@ -69,11 +84,28 @@ class Connector(Protocol):
     def fetch(self, ent: Entity, window: Window) -> Fetched: ...
 
 
-def _window(store: WatermarkStore, ent: Entity, as_of: date, incremental: bool) -> Window:
-    since_text = store.window_start(ent, as_of) if incremental else None
-    since = datetime.fromisoformat(since_text) if since_text else None
+def lookback() -> timedelta:
+    """The look-back overlap of incremental reads (``KAM_EXTRACT_LOOKBACK_MINUTES``)."""
+    raw = os.environ.get(LOOKBACK_ENV, "").strip()
+    if not raw:
+        return DEFAULT_LOOKBACK
+    try:
+        minutes = float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{LOOKBACK_ENV}={raw!r} is not a number of minutes") from exc
+    if minutes < 0:
+        raise ValueError(f"{LOOKBACK_ENV}={raw!r} must be 0 or more minutes")
+    return timedelta(minutes=minutes)
+
+
+def _window(
+    store: WatermarkStore, ent: Entity, as_of: date, incremental: bool, lake_dir: Path
+) -> Window:
+    start_text = store.window_start(ent, as_of) if incremental else None
+    start = datetime.fromisoformat(start_text) if start_text else None
     until = datetime.combine(as_of + timedelta(days=1), time(), UTC)
-    return Window(as_of=as_of, since=since, until=until, lake_dir=Path())
+    since = start - lookback() if start is not None else None
+    return Window(as_of=as_of, since=since, until=until, lake_dir=lake_dir, start=start)
 
 
 def _check_currencies_knowable(ent: Entity, fetched: Fetched, known: set[str], base: str) -> None:
@@ -114,8 +146,7 @@ def run_extract(
         401/403, ...); nothing is landed and the watermark stays.
     """
     store = WatermarkStore(lake_dir)
-    window = _window(store, ent, as_of, connector.incremental)
-    window = Window(window.as_of, window.since, window.until, Path(lake_dir))
+    window = _window(store, ent, as_of, connector.incremental, Path(lake_dir))
     fetched = connector.fetch(ent, window)
     # Known currencies: the base and those with landed (never quarantined) fx rows only.
     known = {base_currency} | landed_currencies(Path(lake_dir))
@@ -136,7 +167,7 @@ def run_extract(
     cursor = fetched.cursor_max
     if cursor is not None and cursor.tzinfo is None:
         cursor = cursor.replace(tzinfo=UTC)
-    end = window.since
+    end = window.start  # the watermark never moves back, overlap or not
     if cursor is not None and (end is None or cursor > end):
         end = cursor
     # Full-snapshot connectors (file drops) record their batch too, with no cursor: a later
@@ -144,7 +175,7 @@ def run_extract(
     store.commit(
         ent,
         as_of,
-        start=window.since.isoformat() if window.since else None,
+        start=window.start.isoformat() if window.start else None,
         end=end.isoformat() if end else None,
         connector=connector.name,
         details={
@@ -158,6 +189,7 @@ def run_extract(
     summary = outcome.as_dict() | {
         "connector": connector.name,
         "since": window.since.isoformat() if window.since else None,
+        "start": window.start.isoformat() if window.start else None,
         "until": window.until.isoformat(),
         "watermark": end.isoformat() if end else None,
         "stats": fetched.stats,
