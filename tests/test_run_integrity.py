@@ -329,7 +329,8 @@ def _build_with_dbt_running(settings: Settings) -> tuple[subprocess.Popen[str], 
 def test_sigkilled_kam_build_takes_dbt_with_it_and_a_rerun_builds(settings: Settings) -> None:
     """SIGKILL by pid: dbt dies too (no orphan holding the build warehouse), the lock is
     free, the killed build is refused by publish, and the rerun builds at once."""
-    from kam_transforms.locks import WAREHOUSE_LOCK, holder
+    from kam_transforms.locks import holder
+    from kam_transforms.pipeline import WAREHOUSE_LOCK
 
     first_id, _, _ = build_record(settings)
     build, dbt = _build_with_dbt_running(settings)
