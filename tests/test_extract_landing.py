@@ -243,8 +243,10 @@ def test_watermark_advances_after_landing_and_a_rerun_lands_the_same_batch(tmp_p
     source.rows[0] = acc(1, "2026-11-01T09:00:00Z", name="renamed")
     nov1 = date(2026, 11, 1)
     second = run_extract(source, ACCOUNTS, lake, nov1, validate=False)
-    assert sorted(r["account_id"] for r in raw_rows(lake, ACCOUNTS, nov1)) == ["A1", "A3"]
-    assert second["since"] == "2026-10-31T10:00:00+00:00"
+    # A1 and A3 changed; A2, stamped at the watermark, is inside the 60-minute look-back
+    assert sorted(r["account_id"] for r in raw_rows(lake, ACCOUNTS, nov1)) == ["A1", "A2", "A3"]
+    assert second["start"] == "2026-10-31T10:00:00+00:00"
+    assert second["since"] == "2026-10-31T09:00:00+00:00"
 
     again = run_extract(source, ACCOUNTS, lake, nov1, validate=False)  # rerun of the interval
     assert again["batch_id"] == second["batch_id"]
@@ -265,7 +267,8 @@ def test_a_failed_raw_suite_lands_nothing_and_keeps_the_watermark(tmp_path: Path
     source.rows.append(bad)
     from kam_transforms.extract.landing import RawValidationError
 
-    with pytest.raises(RawValidationError, match="raw_crm_accounts.*created_at: 1 of 1 rows"):
+    # (2 rows: the look-back reads account 1 again)
+    with pytest.raises(RawValidationError, match="raw_crm_accounts.*created_at: 1 of 2 rows"):
         run_extract(source, ACCOUNTS, lake, date(2026, 11, 1))
     assert WatermarkStore(lake).path(ACCOUNTS).read_bytes() == before
     assert sorted((lake / "raw/crm/accounts").rglob("*.parquet")) == batch
@@ -313,7 +316,8 @@ def test_a_killed_extract_leaves_no_partial_batch_and_the_watermark(tmp_path: Pa
     env[PAUSE_ENV] = "0"
     subprocess.run([*args, "2026-11-01"], env=env, check=True, cwd=REPO, capture_output=True)
     assert list(part.glob(".*.tmp")) == []
-    assert [r["account_id"] for r in raw_rows(lake, ACCOUNTS, date(2026, 11, 1))] == ["A2"]
+    # A2 is new; A1, stamped at the watermark, is read again inside the look-back
+    assert [r["account_id"] for r in raw_rows(lake, ACCOUNTS, date(2026, 11, 1))] == ["A1", "A2"]
     assert WatermarkStore(lake).watermark(ACCOUNTS) == "2026-11-01T10:00:00+00:00"
     assert datetime.fromisoformat(WatermarkStore(lake).watermark(ACCOUNTS) or "").tzinfo == UTC
 
