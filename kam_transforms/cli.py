@@ -90,12 +90,15 @@ def _extract(args: argparse.Namespace, settings: Settings) -> Any:
     import os
 
     from kam_transforms.extract import CONNECTOR_ENV, ordered_entities
+    from kam_transforms.extract.snapshot import ALLOW_SHRINK_ENV
     from kam_transforms.pipeline import extract_entity
 
     if args.connector:
         if not args.source:
             raise SystemExit("kam extract: --connector needs --source")
         os.environ[CONNECTOR_ENV[args.source]] = args.connector
+    if args.allow_shrink:
+        os.environ[ALLOW_SHRINK_ENV] = "1"
     return [
         extract_entity(settings, args.as_of, ent.source, ent.name)
         for ent in ordered_entities(args.source)
@@ -176,6 +179,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--entity", help="one canonical entity, e.g. accounts")
     p.add_argument("--connector", choices=["files", "hubspot", "odoo"],
                    help="override KAM_CRM_CONNECTOR / KAM_ERP_CONNECTOR for this run")
+    p.add_argument("--allow-shrink", action="store_true",
+                   help="let a full-snapshot file drop delete more than its max_shrink share")
 
     p = add("demo-serve", _demo_serve, "serve the demo data as a HubSpot API or Odoo schema",
             as_of=False)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from kam_transforms.entities import entity
 from kam_transforms.extract.filedrop import FileDropConnector
 from kam_transforms.extract.run import Connector, ordered_entities, run_extract
+from kam_transforms.extract.snapshot import ALLOW_SHRINK_ENV
 
 if TYPE_CHECKING:
     from kam_transforms.config import Settings
@@ -54,11 +55,20 @@ def connector_for(source: str, settings: Settings) -> Connector:
 
 
 def extract(settings: Settings, as_of: date, source: str, name: str) -> dict[str, Any]:
-    """Extract one canonical entity with its source's configured connector (task entry)."""
+    """Extract one canonical entity with its source's configured connector (task entry).
+
+    ``KAM_ALLOW_SHRINK=1`` lets a full snapshot delete more than its ``max_shrink`` share.
+    """
     ent = entity(source, name)
     connector = connector_for(source, settings)
+    allow_shrink = os.environ.get(ALLOW_SHRINK_ENV, "").strip().lower() in ("1", "true", "yes")
     summary = run_extract(
-        connector, ent, settings.lake_dir, as_of, base_currency=settings.base_currency
+        connector,
+        ent,
+        settings.lake_dir,
+        as_of,
+        base_currency=settings.base_currency,
+        allow_shrink=allow_shrink,
     )
     log.info(
         "%s/%s via %s: %d in, %d landed, %d quarantined %s; watermark %s",

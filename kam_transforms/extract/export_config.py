@@ -58,6 +58,11 @@ class ExportSpec:
     columns: dict[str, str] = field(default_factory=dict)
     formats: dict[str, str] = field(default_factory=dict)
     sheet: str | int = 0
+    #: ``full`` (default): every export holds all records, so a key missing from it was
+    #: deleted (:mod:`kam_transforms.extract.snapshot`); ``incremental``: changed records only.
+    snapshot: str = "full"
+    allow_empty: bool = False
+    max_shrink: float = 0.5
 
     def all_formats(self) -> dict[str, str]:
         out = dict(self.formats)
@@ -143,6 +148,17 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
         None if isinstance(v, dict) else f"must be an object column -> format, got {_kind(v)}"
     ),
     "sheet": _sheet,
+    "snapshot": lambda v: (
+        None if v in ("full", "incremental") else f"must be 'full' or 'incremental', got {v!r}"
+    ),
+    "allow_empty": lambda v: (
+        None if isinstance(v, bool) else f"must be true or false, got {_kind(v)}"
+    ),
+    "max_shrink": lambda v: (
+        None
+        if isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1
+        else f"must be a share between 0 and 1, got {v!r}"
+    ),
 }
 
 

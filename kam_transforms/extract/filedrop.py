@@ -21,7 +21,10 @@ Discovery (:func:`discover`) refuses what it cannot read safely and says what it
   landing its rows with nulls.
 
 Each file is read by :func:`~kam_transforms.extract.readers.open_export` as Arrow record
-batches. File drops are full snapshots: every run lands the whole export (no watermark).
+batches. File drops are read whole every run (no watermark). An entity's export is a full
+snapshot by default (``"snapshot": "full"``: a key missing from it is deleted, see
+:mod:`kam_transforms.extract.snapshot`; ``"allow_empty"`` and ``"max_shrink"`` set its
+limits) or ``"snapshot": "incremental"`` (changed records only: nothing is deleted).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from kam_transforms.extract.files import ExtractError
 from kam_transforms.extract.landing import SchemaDriftError
 from kam_transforms.extract.readers import DATA_SUFFIXES, ExportFile, open_export
 from kam_transforms.extract.run import Fetched, Window
+from kam_transforms.extract.snapshot import Snapshot
 
 __all__ = ["Discovered", "FileDropConnector", "discover", "export_files", "open_entity_files"]
 
@@ -206,6 +210,11 @@ class FileDropConnector:
             frame=frame,
             origin=origin,
             formats=spec.all_formats(),
+            snapshot=(
+                Snapshot(allow_empty=spec.allow_empty, max_shrink=float(spec.max_shrink))
+                if spec.snapshot == "full"
+                else None
+            ),
             stats={
                 "files": [str(p) for p in found.files],
                 "ignored": [str(p) for p in found.ignored],

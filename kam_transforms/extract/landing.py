@@ -41,6 +41,13 @@ import pyarrow.parquet as pq
 from kam_transforms.entities import Entity
 from kam_transforms.extract.files import ExtractError, LandResult, partition_dir
 from kam_transforms.extract.rules import MAX_MAGNITUDE, EntityRules, rules_for
+from kam_transforms.extract.snapshot import (
+    SNAPSHOT_METADATA,
+    Snapshot,
+    check_not_empty,
+    check_shrink,
+    vanished_keys,
+)
 
 __all__ = [
     "PAUSE_ENV",
@@ -79,6 +86,8 @@ class BatchOutcome(LandResult):
     """A :class:`LandResult` plus the quarantine reasons counted per rule and the raw suite."""
 
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    #: Tombstones landed for keys that vanished from a full snapshot (not part of rows_in).
+    rows_deleted: int = 0
     extra_columns: tuple[str, ...] = ()
     raw_validation: dict[str, Any] = field(default_factory=dict)
     as_of: str = ""
@@ -482,6 +491,7 @@ def land_batch(
     formats: dict[str, str] | None = None,
     validate: bool = True,
     required_columns: Iterable[str] | None = None,
+    snapshot: Snapshot | None = None,
 ) -> BatchOutcome:
     """Land one batch of ``ent`` for ``as_of``: rules, quarantine, raw suite, atomic publish.
 
@@ -502,6 +512,10 @@ def land_batch(
         Run the raw Great Expectations suite before publishing (default).
     required_columns
         Columns that must be present (default: the canonical columns of ``ent``).
+    snapshot
+        The batch is a full snapshot (:mod:`kam_transforms.extract.snapshot`): keys that
+        vanished since the previous landed state land as tombstones; an empty, wholly
+        quarantined or over-shrunk snapshot fails. ``None``: an incremental batch.
 
     Raises
     ------
@@ -509,6 +523,8 @@ def land_batch(
         A required column is missing or a column has an impossible type; nothing is landed.
     RawValidationError
         The raw suite failed; nothing is landed.
+    SnapshotError
+        A full snapshot is empty, wholly quarantined or shrank too much; nothing is landed.
     """
     rules = rules_for(ent)
     formats = formats or {}
@@ -557,6 +573,23 @@ def land_batch(
     if len(good) + len(bad) != n:  # pragma: no cover - guarded invariant
         raise ExtractError(f"{ent.source}/{ent.name}: row accounting broken ({n} in)")
 
+    tombstones = None
+    if snapshot is not None:
+        check_not_empty(ent, snapshot, origin, n, len(good), reasons.counts)
+        present = pa.table(
+            {k: pa.array(text[k].tolist(), pa.string()) for k in ent.key}  # trimmed keys
+        )
+        canonical = [c for c in order if c in ent.columns]
+        if "is_deleted" not in canonical:
+            canonical.append("is_deleted")
+        previous = vanished_keys(lake_dir, ent, as_of, present, canonical)
+        if not (snapshot.allow_empty and len(good) == 0):
+            check_shrink(ent, snapshot, origin, previous)
+        if previous.tombstones.num_rows:
+            tombstones = previous.tombstones.to_pandas()
+            if "is_deleted" not in order:
+                order.append("is_deleted")
+
     digest = hashlib.sha256(text.to_csv(index=False).encode("utf-8"))
     digest.update(origin.encode("utf-8"))
     batch_id = f"{ent.source}-{ent.name}-{as_of:%Y%m%d}-{digest.hexdigest()[:12]}"
@@ -575,12 +608,22 @@ def land_batch(
     stamp = pd.Timestamp(loaded.replace(tzinfo=None)).as_unit("us")
 
     def to_table(df: pd.DataFrame) -> pa.Table:
-        cols = {c: pa.array(df[c].tolist(), pa.string()) for c in order}
+        cols = {
+            c: pa.array(
+                df[c].astype(object).where(df[c].notna(), None).tolist()
+                if c in df
+                else [None] * len(df),
+                pa.string(),
+            )
+            for c in order
+        }
         cols["_batch_id"] = pa.array([batch_id] * len(df), pa.string())
         cols["_loaded_at"] = pa.array([stamp] * len(df), pa.timestamp("us"))
         return pa.table(cols)
 
-    raw_table = to_table(good)
+    raw_table = to_table(good if tombstones is None else pd.concat([good, tombstones]))
+    if snapshot is not None:
+        raw_table = raw_table.replace_schema_metadata(SNAPSHOT_METADATA)
     q_table = None
     if len(bad):
         positions = np.flatnonzero(bad_mask)
@@ -608,6 +651,7 @@ def land_batch(
         rows_in=n,
         rows_landed=len(good),
         rows_quarantined=len(bad),
+        rows_deleted=0 if tombstones is None else len(tombstones),
         path=str(raw_path),
         quarantine_path=str(q_path) if q_path else None,
         quarantine_reasons=dict(sorted(reasons.counts.items())),
@@ -617,13 +661,14 @@ def land_batch(
         origin=origin,
     )
     log.info(
-        "%s/%s as of %s: %d rows in, %d landed, %d quarantined %s",
+        "%s/%s as of %s: %d rows in, %d landed, %d quarantined, %d deleted %s",
         ent.source,
         ent.name,
         as_of,
         n,
         outcome.rows_landed,
         outcome.rows_quarantined,
+        outcome.rows_deleted,
         outcome.quarantine_reasons or "",
     )
     return outcome

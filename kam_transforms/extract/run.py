@@ -21,7 +21,7 @@ Which connector a source uses, and the task entry point, are in
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,6 +32,7 @@ from kam_transforms.entities import ENTITIES, Entity
 from kam_transforms.extract.files import ExtractError
 from kam_transforms.extract.landing import land_batch, landed_currencies
 from kam_transforms.extract.rules import rules_for
+from kam_transforms.extract.snapshot import Snapshot
 from kam_transforms.extract.state import WatermarkStore
 
 __all__ = [
@@ -72,6 +73,8 @@ class Fetched:
     cursor_max: datetime | None = None
     formats: dict[str, str] = field(default_factory=dict)
     required_columns: tuple[str, ...] | None = None
+    #: The batch is a full snapshot of the source (its missing keys were deleted), or None.
+    snapshot: Snapshot | None = None
     stats: dict[str, Any] = field(default_factory=dict)
 
 
@@ -132,12 +135,15 @@ def run_extract(
     base_currency: str = "USD",
     loaded_at: datetime | None = None,
     validate: bool = True,
+    allow_shrink: bool = False,
 ) -> dict[str, Any]:
     """Extract ``ent`` through ``connector`` for ``as_of`` and land it; returns the summary.
 
     The summary holds the landing counts (``rows_in == rows_landed + rows_quarantined``),
     ``quarantine_reasons`` per rule, the window (``since``, ``until``), the new
     ``watermark`` and the connector's ``stats`` (requests, pages, retries, tombstones).
+    A full snapshot also reports ``rows_deleted`` (tombstones for vanished keys);
+    ``allow_shrink`` lets it delete more than its ``max_shrink`` share.
 
     Raises
     ------
@@ -163,6 +169,11 @@ def run_extract(
         formats=fetched.formats,
         validate=validate,
         required_columns=fetched.required_columns,
+        snapshot=(
+            replace(fetched.snapshot, allow_shrink=True)
+            if fetched.snapshot is not None and allow_shrink
+            else fetched.snapshot
+        ),
     )
     cursor = fetched.cursor_max
     if cursor is not None and cursor.tzinfo is None:
@@ -183,6 +194,7 @@ def run_extract(
             "rows_in": outcome.rows_in,
             "rows_landed": outcome.rows_landed,
             "rows_quarantined": outcome.rows_quarantined,
+            "rows_deleted": outcome.rows_deleted,
             "quarantine_reasons": outcome.quarantine_reasons,
         },
     )
