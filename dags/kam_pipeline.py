@@ -1,5 +1,18 @@
 """KAM warehouse pipeline: extract -> dbt build -> validate -> publish -> alerts.
 
+One run computes everything **as of** its data interval end (or the `as_of` param): the
+extract lands each canonical entity (fx rates first), dbt builds the warehouse, Great
+Expectations validates it, publish replaces the serving warehouse that BI reads (only a
+validated build of the run's date), and the alerts step e-mails one digest per account
+owner. A rerun or a backfill of a date gives the same tables and sends no second e-mail.
+
+Every task has an `execution_timeout` (SIGTERM stops dbt and marks the build failed) and
+retries only where a retry can help (extract, publish, alerts; never dbt or validation);
+a failed task e-mails the data team (`KAM_DATA_TEAM_EMAIL`) through the alerts' delivery
+(`.eml` files or SMTP). The start date is 1990-01-01 (the earliest date the landing
+accepts), so `airflow backfill create` reaches any history and Airflow never skips a date
+silently; a date with no landed orders fails the build naming the earliest order date.
+
 Thin wiring only: every task imports its logic from ``kam_transforms`` when it runs, so
 parsing this file loads neither pandas, dbt, Great Expectations nor DuckDB.
 """
@@ -11,6 +24,8 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
+
+from kam_transforms.orchestration import START_DATE, STEP_POLICY, notify_task_failure
 
 WAREHOUSE_POOL = "kam_warehouse"  # one slot: DuckDB allows one writer per file
 # One extract task per canonical entity; fx rates land first because every other batch
@@ -43,6 +58,10 @@ def _as_of() -> str:
     return end.in_timezone("UTC").date().isoformat()
 
 
+def _policy(step: str) -> dict:
+    return STEP_POLICY[step].task_args()
+
+
 def _settings():  # noqa: ANN202 - imported lazily on purpose
     from kam_transforms.config import Settings
 
@@ -52,11 +71,12 @@ def _settings():  # noqa: ANN202 - imported lazily on purpose
 @dag(
     dag_id="kam_pipeline",
     schedule=os.environ.get("KAM_PIPELINE_SCHEDULE", "@daily") or None,
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    start_date=pendulum.datetime(START_DATE.year, START_DATE.month, START_DATE.day, tz="UTC"),
     catchup=False,
     max_active_runs=1,
     tags=["kam", "warehouse"],
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=2)},
+    default_args={"on_failure_callback": notify_task_failure, **_policy("summary")},
+    dagrun_timeout=timedelta(hours=6),
     doc_md=__doc__,
     params={
         "as_of": Param(
@@ -68,11 +88,16 @@ def _settings():  # noqa: ANN202 - imported lazily on purpose
     },
 )
 def kam_pipeline() -> None:
-    @task
+    @task(doc_md="The run's as-of date (param `as_of`, else the interval end).", **_policy("as_of"))
     def as_of() -> str:
         return _as_of()
 
-    @task(map_index_template="{{ task.op_kwargs['qualified'] }}")
+    @task(
+        map_index_template="{{ task.op_kwargs['qualified'] }}",
+        doc_md="Land one canonical entity (rules, quarantine, raw suite, atomic batch); "
+        "schema drift, a failed raw suite or a refused token fail without retry.",
+        **_policy("extract"),
+    )
     def extract(qualified: str, as_of: str) -> dict:
         from datetime import date
 
@@ -87,7 +112,11 @@ def kam_pipeline() -> None:
         except (SchemaDriftError, RawValidationError, HubSpotAuthError) as exc:
             raise AirflowFailException(str(exc)) from exc  # a retry cannot fix these
 
-    @task(pool=WAREHOUSE_POOL, retries=0)
+    @task(
+        pool=WAREHOUSE_POOL,
+        doc_md="dbt build of the whole project as of the run date (a new build id).",
+        **_policy("dbt_build"),
+    )
     def dbt_build(as_of: str, landed: list[dict]) -> dict:
         from datetime import date
 
@@ -95,7 +124,11 @@ def kam_pipeline() -> None:
 
         return build(_settings(), date.fromisoformat(as_of))
 
-    @task(pool=WAREHOUSE_POOL, retries=0)
+    @task(
+        pool=WAREHOUSE_POOL,
+        doc_md="Great Expectations mart suites on this build; blocking failures stop here.",
+        **_policy("validate"),
+    )
     def validate(as_of: str, built: dict) -> dict:
         from datetime import date
 
@@ -104,7 +137,11 @@ def kam_pipeline() -> None:
         run_id = get_current_context()["run_id"]
         return validate_build(_settings(), date.fromisoformat(as_of), run_id)
 
-    @task(pool=WAREHOUSE_POOL)
+    @task(
+        pool=WAREHOUSE_POOL,
+        doc_md="Atomically replace the serving warehouse with this validated build.",
+        **_policy("publish"),
+    )
     def publish(as_of: str, validated: dict) -> dict:
         from datetime import date
 
@@ -113,7 +150,7 @@ def kam_pipeline() -> None:
         run_id = get_current_context()["run_id"]
         return publish_marts(_settings(), date.fromisoformat(as_of), run_id)
 
-    @task
+    @task(doc_md="One digest per recipient, exactly once, from serving.", **_policy("alerts"))
     def alerts(as_of: str, published: dict) -> dict:
         from datetime import date
 
@@ -121,7 +158,7 @@ def kam_pipeline() -> None:
 
         return send_alerts(_settings(), date.fromisoformat(as_of))
 
-    @task
+    @task(doc_md="The run's counts, printed as JSON.", **_policy("summary"))
     def summary(as_of: str, sent: dict) -> dict:
         import json
         from datetime import date

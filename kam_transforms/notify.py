@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -17,7 +18,7 @@ __all__ = ["notify_validation_failure"]
 
 def _message(settings: Settings, report: ValidationReport, delivery_id: str) -> EmailMessage:
     failures = report.blocking_failures
-    msg = EmailMessage()
+    msg = EmailMessage(policy=policy.SMTP)  # CRLF: SMTP relays refuse bare-LF lines
     noun = "expectation" if len(failures) == 1 else "expectations"
     msg["Subject"] = f"KAM run blocked {report.as_of}: {len(failures)} blocking {noun} failed"
     msg["From"] = sender_address(settings.mail_from)

@@ -18,7 +18,6 @@ import logging
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -40,8 +39,8 @@ from kam_transforms.config import DBT_PROJECT_DIR, Settings
 from kam_transforms.locks import extract_lock_name, hold
 
 __all__ = [
-    "AlertStateError",
     "DbtBuildError",
+    "NoDataError",
     "dbt_build",
     "extract_entity",
     "preview_alerts",
@@ -66,8 +65,36 @@ class DbtBuildError(RuntimeError):
     """``dbt build`` failed; the message lists the failing nodes."""
 
 
-class AlertStateError(RuntimeError):
-    """The alert state file cannot be read or written (corrupt, or the disk is full)."""
+class NoDataError(RuntimeError):
+    """The run date has no landed orders on or before it: nothing to build."""
+
+
+def require_orders_up_to(settings: Settings, as_of: date) -> int:
+    """The number of landed orders dated on or before ``as_of`` (in batches landed on or
+    before it); raises :class:`NoDataError` naming the date and the earliest order when
+    there are none, so a run of a date before the data fails instead of publishing empty
+    marts (and a backfill before the history starts says so)."""
+    root = settings.lake_dir / "raw" / "erp" / "orders"
+    files = sorted(
+        str(f)
+        for part in root.glob("as_of=*")
+        if part.name.removeprefix("as_of=") <= as_of.isoformat()
+        for f in part.glob("*.parquet")
+    )
+    if not files:
+        raise NoDataError(f"no erp/orders batch landed on or before {as_of} under {root}")
+    with duck.connect(":memory:") as con:
+        count, earliest = con.execute(
+            "select count(*) filter (where try_cast(order_date as date) <= ?), "
+            "min(try_cast(order_date as date)) from read_parquet(?)",
+            [as_of, files],
+        ).fetchone() or (0, None)
+    if not count:
+        raise NoDataError(
+            f"no orders dated on or before {as_of} in the landed erp/orders "
+            f"(the earliest is {earliest or 'none'}): nothing to build as of {as_of}"
+        )
+    return int(count)
 
 
 def extract_entity(settings: Settings, as_of: date, source: str, name: str) -> dict[str, Any]:
@@ -157,6 +184,7 @@ def dbt_build(settings: Settings, as_of: date, select: str | None = None) -> dic
     ``build_id`` is in the summary. dbt dies with this process.
     """
     with hold(settings.home, WAREHOUSE_LOCK, "build", as_of=as_of.isoformat()):
+        require_orders_up_to(settings, as_of)
         return _dbt_build_locked(settings, as_of, select)
 
 
@@ -376,13 +404,8 @@ def send_alerts(settings: Settings, as_of: date) -> dict[str, Any]:
         alerts = _alerts_for(settings, as_of, "alerts send")
         options = _alert_options(settings, as_of, alerts)
         state = options["state_path"]
-        try:
+        try:  # the alert state's own errors (AlertStateError) name its file
             return publish_alerts(alerts, as_of, settings, **options)
-        except sqlite3.DatabaseError as exc:
-            raise AlertStateError(
-                f"{state}: the alert state cannot be read or written ({exc}); if it is "
-                "corrupt, restore it from a backup (deleting it re-sends every open alert)"
-            ) from exc
         except OSError as exc:
             if exc.filename:
                 raise

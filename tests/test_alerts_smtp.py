@@ -661,11 +661,18 @@ def test_validation_failure_mail_goes_over_the_configured_smtp_connection(
     failure = ExpectationOutcome(
         "customer_tiers", "expect_column_values_to_not_be_null", "abc_class", False, 3, 400, []
     )
-    report = ValidationReport(as_of="2026-10-31", run_id="manual__1", outcomes=[failure])
+    more = [  # a long report: over 1,000 bytes, which bare-LF line ends made one SMTP line
+        ExpectationOutcome("customer_facts", "expect_column_values_to_be_between",
+                           f"column_{i}", False, i, 400, [])
+        for i in range(20)
+    ]  # fmt: skip
+    report = ValidationReport(as_of="2026-10-31", run_id="manual__1", outcomes=[failure, *more])
     with pytest.raises(DeliveryError, match="'smtp_default' is not defined"):
         notify_validation_failure(smtp_settings, report)
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", provider_conn(server.port))
     notify_validation_failure(smtp_settings, report)
     (received,) = server.handler.messages
     assert received.rcpt_tos == [smtp_settings.data_team_email]
-    assert "3 of 400 rows" in received.message.get_body(("plain",)).get_content()
+    body = received.message.get_body(("plain",)).get_content()
+    assert "3 of 400 rows" in body and "column_19" in body
+    assert len(received.content) > 1000 and b"\r\n" in received.content

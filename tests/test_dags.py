@@ -6,6 +6,10 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
 
 from conftest import REPO
 
@@ -55,5 +59,62 @@ def test_pipeline_structure() -> None:
     }
     writers = {t.task_id for t in dag.tasks if t.pool == "kam_warehouse"}
     assert writers == {"dbt_build", "validate", "publish"}
-    assert all(t.retries >= 1 for t in dag.tasks if t.task_id.startswith(("extract", "alerts")))
     assert dag.params["as_of"] is None
+
+
+def test_every_task_has_a_timeout_a_doc_the_failure_callback_and_sensible_retries() -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    from kam_transforms.orchestration import notify_task_failure
+
+    dag = DagBag(str(REPO / "dags")).dags["kam_pipeline"]
+    assert dag.start_date.date().isoformat() == "1990-01-01"  # nothing is skipped silently
+    timeouts = {t.task_id: t.execution_timeout.total_seconds() / 60 for t in dag.tasks}
+    assert timeouts == {"as_of": 5, "extract_fx_rates": 60, "extract": 60, "dbt_build": 180,
+                        "validate": 60, "publish": 30, "alerts": 30, "summary": 10}
+    retries = {t.task_id: t.retries for t in dag.tasks}
+    assert retries == {"as_of": 0, "extract_fx_rates": 3, "extract": 3, "dbt_build": 0,
+                       "validate": 0, "publish": 1, "alerts": 3, "summary": 1}
+    for t in dag.tasks:
+        assert t.doc_md, t.task_id
+        callbacks = t.on_failure_callback
+        callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+        assert notify_task_failure in callbacks, t.task_id
+        if t.retries:
+            assert t.retry_exponential_backoff, t.task_id
+
+
+def test_a_failing_task_tells_the_data_team_on_a_loopback_smtp_server(
+    airflow_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real DAG (``dag.test()``) on an export whose fx rates lack a column: the extract
+    fails without retry, nothing downstream runs, and the failure callback e-mails the data
+    team once over SMTP (the provider's standard connection), naming task, date and error."""
+    from airflow.dag_processing.dagbag import DagBag
+    from test_alerts_smtp import provider_conn, smtp_server
+
+    home = tmp_path / "kam"
+    (home / "exports" / "erp").mkdir(parents=True)
+    (home / "exports" / "erp" / "fx_rates.csv").write_text(
+        "currency,rate_date\nEUR,2026-10-30\n", encoding="utf-8")
+    for key in [k for k in os.environ if k.startswith("KAM_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("KAM_HOME", str(home))
+    monkeypatch.setenv("KAM_DATA_TEAM_EMAIL", "data-team@kam.example.com")
+    monkeypatch.setenv("KAM_ALERTS_DELIVERY", "smtp")
+    with smtp_server() as server:
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", provider_conn(server.port))
+        dag = DagBag(str(REPO / "dags")).dags["kam_pipeline"]
+        run = dag.test(logical_date=datetime(2026, 10, 31, tzinfo=UTC))
+        received = list(server.handler.messages)
+    assert run.state == "failed"
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states["extract_fx_rates"] == "failed"
+    assert states["publish"] != "success" and states["alerts"] != "success"
+    assert len(received) == 1, [r.rcpt_tos for r in received]
+    assert received[0].rcpt_tos == ["data-team@kam.example.com"]
+    mail = received[0].message
+    assert mail["Subject"] == "KAM task failed: kam_pipeline.extract_fx_rates as of 2026-10-31"
+    body = mail.get_content()
+    assert "fx_rates.csv lacks canonical column(s) rate_to_base" in body, body
+    assert "Tries:    1 (retries allowed: 3)" in body  # AirflowFailException: no retry

@@ -364,6 +364,16 @@ def test_sigtermed_kam_build_stops_dbt_and_marks_the_build_failed(settings: Sett
     assert (as_of, status) == (AS_OF, "failed")
 
 
+def test_a_date_without_data_fails_the_build_naming_it(settings: Settings) -> None:
+    """``kam build`` (and the DAG's dbt_build) of a date before any landed order fails
+    clearly instead of publishing empty marts; the build warehouse is left as it was."""
+    first_id, _, _ = build_record(settings)
+    proc = kam(settings.home, "build", "--as-of", "1997-09-30")
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "NoDataError: no erp/orders batch landed on or before 1997-09-30" in proc.stderr
+    assert build_record(settings)[0] == first_id  # no build was even started
+
+
 # ------------------------------------------------------------------ point 17: the alert state
 
 

@@ -1,0 +1,160 @@
+"""What the DAGs share besides their tasks: per-step timeouts and retries, the start date,
+and the failure callback that tells the data team (the same delivery path as the alerts).
+
+The start date is 1990-01-01, the earliest date the landing rules accept: Airflow runs no
+task at all for a logical date before a DAG's start date and reports the run a success, so
+a later start date would turn a backfill of older history into a silent no-op. A date with
+no landed orders fails the build instead (:class:`kam_transforms.pipeline.NoDataError`).
+
+Kept free of heavy imports: the DAG files import this module when Airflow parses them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import UTC, date, datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+__all__ = ["START_DATE", "STEP_POLICY", "StepPolicy", "failure_message", "notify_task_failure"]
+
+log = logging.getLogger(__name__)
+
+#: The DAGs' start date: the earliest date the landing rules accept.
+START_DATE = date(1990, 1, 1)
+_MAX_ERROR = 4000
+
+
+class StepPolicy:
+    """How long a step may run and how it is retried (none where a retry cannot help)."""
+
+    def __init__(self, timeout_minutes: int, retries: int, why: str) -> None:
+        self.timeout = timedelta(minutes=timeout_minutes)
+        self.retries = retries
+        self.why = why
+
+    def task_args(self) -> dict[str, Any]:
+        args: dict[str, Any] = {"execution_timeout": self.timeout, "retries": self.retries}
+        if self.retries:
+            args |= {
+                "retry_delay": timedelta(minutes=1),
+                "retry_exponential_backoff": True,
+                "max_retry_delay": timedelta(minutes=20),
+            }
+        return args
+
+
+#: Per step: the timeout (SIGTERM, which stops dbt and marks the build failed) and retries.
+STEP_POLICY: dict[str, StepPolicy] = {
+    "as_of": StepPolicy(5, 0, "computes a date; a retry gives the same answer"),
+    "extract": StepPolicy(60, 3, "APIs and databases fail transiently (429, 5xx, timeouts)"),
+    "dbt_build": StepPolicy(180, 0, "a failed model fails again; rerun after fixing the data"),
+    "validate": StepPolicy(60, 0, "a failed expectation fails again on the same build"),
+    "publish": StepPolicy(30, 1, "a lock held by a BI client or another run may clear"),
+    "alerts": StepPolicy(30, 3, "SMTP servers refuse transiently; delivery is exactly once"),
+    "summary": StepPolicy(10, 1, "reads the warehouses"),
+}
+
+
+def _describe_error(exc: BaseException | None) -> str:
+    from kam_transforms.textsafe import strip_bidi_controls
+
+    if exc is None:
+        return "(Airflow passed no exception: the task was killed, timed out or zombied)"
+    text = strip_bidi_controls(f"{type(exc).__name__}: {exc}")
+    return text if len(text) <= _MAX_ERROR else text[:_MAX_ERROR] + " [...]"
+
+
+def failure_message(
+    facts: dict[str, Any], *, sender: str, recipient: str, delivery_id: str
+) -> EmailMessage:
+    """The data team's e-mail about a task that failed for good (``facts``: dag_id,
+    task_id, run_id, as_of, try_number, retries, error, log_url)."""
+    from kam_transforms.textsafe import strip_bidi_controls
+
+    msg = EmailMessage(policy=policy.SMTP)  # CRLF: SMTP relays refuse bare-LF lines
+    subject = f"KAM task failed: {facts['dag_id']}.{facts['task_id']} as of {facts['as_of']}"
+    msg["Subject"] = " ".join(strip_bidi_controls(subject).split())
+    msg["From"] = sender
+    msg["To"] = recipient
+    msg["Message-ID"] = f"<{delivery_id}@kam-alerts>"
+    msg["Date"] = format_datetime(datetime.now(UTC))
+    lines = [
+        f"DAG:      {facts['dag_id']}",
+        f"Task:     {facts['task_id']}",
+        f"Run:      {facts['run_id']}",
+        f"As of:    {facts['as_of']}",
+        f"Tries:    {facts['try_number']} (retries allowed: {facts['retries']})",
+        "",
+        "Error:",
+        f"  {facts['error']}",
+        "",
+        f"Log: {facts['log_url'] or '(no log URL: see the task log in Airflow)'}",
+        "",
+        "The serving warehouse still holds the last validated version; nothing of this run",
+        "was published past the failed step. Fix the cause, then clear the task to rerun it.",
+    ]
+    msg.set_content("\n".join(lines))
+    return msg
+
+
+def _facts(context: Any) -> dict[str, Any]:
+    ti = context.get("ti") or context.get("task_instance")
+    dag_run = context.get("dag_run")
+    params = context.get("params") or {}
+    end = context.get("data_interval_end") or getattr(dag_run, "run_after", None)
+    as_of = params.get("as_of") or (end.date().isoformat() if end is not None else "unknown")
+    task = context.get("task")
+    return {
+        "dag_id": getattr(ti, "dag_id", None) or getattr(dag_run, "dag_id", "?"),
+        "task_id": getattr(ti, "task_id", "?"),
+        "run_id": context.get("run_id") or getattr(dag_run, "run_id", "?"),
+        "as_of": str(as_of),
+        "try_number": int(getattr(ti, "try_number", 1) or 1),
+        "retries": int(getattr(task, "retries", 0) or 0),
+        "error": _describe_error(context.get("exception")),
+        "log_url": getattr(ti, "log_url", None),
+    }
+
+
+def notify_task_failure(context: Any) -> str | None:
+    """Airflow ``on_failure_callback`` (called once a task has failed for good, after its
+    retries): e-mail the data team once per task try (the delivery id), through
+    ``KAM_ALERTS_DELIVERY`` (``.eml`` files or SMTP).
+
+    Never raises: a callback that fails would hide the task's own error; it logs instead.
+    """
+    try:
+        from kam_transforms.alerts.deliver import transport_for
+        from kam_transforms.alerts.render import sender_address
+        from kam_transforms.config import Settings
+
+        settings = Settings.from_env()
+        facts = _facts(context)
+        key = "|".join(str(facts[k]) for k in ("dag_id", "task_id", "run_id", "try_number"))
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+        delivery_id = f"kam.task-failed.{facts['as_of'].replace('-', '')}.{digest}"
+        transport = transport_for(settings)
+        try:
+            if transport.already_delivered(delivery_id):
+                return delivery_id
+            sender = transport.from_email or sender_address(settings.mail_from).addr_spec
+            message = failure_message(
+                facts, sender=sender, recipient=settings.data_team_email, delivery_id=delivery_id
+            )
+            transport.send(
+                bytes(message),
+                delivery_id=delivery_id,
+                sender=sender,
+                recipients=[settings.data_team_email],
+            )
+        finally:
+            transport.close()
+        log.info("told %s that %s failed (%s)", settings.data_team_email, key, delivery_id)
+        return delivery_id
+    except Exception:  # noqa: BLE001 - a callback must not raise
+        log.exception("could not tell the data team about the failed task")
+        return None
