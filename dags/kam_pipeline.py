@@ -95,7 +95,8 @@ def kam_pipeline() -> None:
     @task(
         map_index_template="{{ task.op_kwargs['qualified'] }}",
         doc_md="Land one canonical entity (rules, quarantine, raw suite, atomic batch); "
-        "schema drift, a failed raw suite or a refused token fail without retry.",
+        "schema drift, a failed raw suite, a refused token, a broken _export.json or an "
+        "empty or shrunken full snapshot fail without retry.",
         **_policy("extract"),
     )
     def extract(qualified: str, as_of: str) -> dict:
@@ -104,12 +105,16 @@ def kam_pipeline() -> None:
         from airflow.sdk.exceptions import AirflowFailException
 
         from kam_transforms.extract import HubSpotAuthError, RawValidationError, SchemaDriftError
+        from kam_transforms.extract.export_config import ExportConfigError
+        from kam_transforms.extract.snapshot import SnapshotError
         from kam_transforms.pipeline import extract_entity
 
         source, name = qualified.split("/")
+        final = (SchemaDriftError, RawValidationError, HubSpotAuthError, ExportConfigError,
+                 SnapshotError)  # fmt: skip
         try:
             return extract_entity(_settings(), date.fromisoformat(as_of), source, name)
-        except (SchemaDriftError, RawValidationError, HubSpotAuthError) as exc:
+        except final as exc:
             raise AirflowFailException(str(exc)) from exc  # a retry cannot fix these
 
     @task(
