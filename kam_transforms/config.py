@@ -7,16 +7,19 @@ repository), so a demo run, a test and a production deployment differ only in en
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "DBT_PROJECT_DIR",
+    "DEFAULT_STORAGE_VERSION",
     "DELIVERY_MODES",
     "ISO_4217_CODES",
     "REPO_ROOT",
-    "DBT_PROJECT_DIR",
     "Settings",
     "check_currency_code",
+    "check_storage_version",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +62,26 @@ def check_currency_code(value: str, source: str = "KAM_BASE_CURRENCY") -> str:
 #: (the default), or over SMTP through the Airflow connection ``KAM_SMTP_CONN_ID``.
 DELIVERY_MODES = ("eml", "smtp")
 
+#: The DuckDB storage version of the serving file: every DuckDB from 1.0 reads ``v1.0.0``.
+DEFAULT_STORAGE_VERSION = "v1.0.0"
+
+
+def check_storage_version(value: str, source: str = "KAM_SERVING_STORAGE_VERSION") -> str:
+    """``value`` if it is a DuckDB version string (``v1.0.0``, ``v1.4.0``) or ``latest``
+    (DuckDB itself refuses a version it does not know when publish attaches the file).
+
+    Raises
+    ------
+    ValueError
+        Naming ``source`` and the value.
+    """
+    if value != "latest" and not re.fullmatch(r"v\d+\.\d+\.\d+", value):
+        raise ValueError(
+            f"{source}={value!r}: expected a DuckDB version such as v1.0.0 (read by DuckDB "
+            "1.0 and later) or latest"
+        )
+    return value
+
 
 def _path(env: str, default: Path) -> Path:
     value = os.environ.get(env)
@@ -84,9 +107,12 @@ class Settings:
     mail_from: str
     alerts_delivery: str = "eml"
     smtp_conn_id: str = "smtp_default"
+    #: DuckDB storage version of the serving file (``KAM_SERVING_STORAGE_VERSION``).
+    serving_storage_version: str = DEFAULT_STORAGE_VERSION
 
     def __post_init__(self) -> None:
         check_currency_code(self.base_currency)
+        check_storage_version(self.serving_storage_version)
         if self.alerts_delivery not in DELIVERY_MODES:
             raise ValueError(
                 f"KAM_ALERTS_DELIVERY={self.alerts_delivery!r} is not one of "
@@ -114,6 +140,8 @@ class Settings:
             mail_from=os.environ.get("KAM_MAIL_FROM", "kam-alerts@example.com"),
             alerts_delivery=os.environ.get("KAM_ALERTS_DELIVERY", "eml").strip().lower() or "eml",
             smtp_conn_id=os.environ.get("KAM_SMTP_CONN_ID", "smtp_default").strip(),
+            serving_storage_version=os.environ.get("KAM_SERVING_STORAGE_VERSION", "").strip()
+            or DEFAULT_STORAGE_VERSION,
         )
 
     def dbt_env(self) -> dict[str, str]:

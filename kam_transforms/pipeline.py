@@ -327,6 +327,7 @@ def publish_marts(
             run_id,
             audit_db=settings.audit_db,
             build_id=build.build_id,
+            storage_version=settings.serving_storage_version,
         )
     return {
         "as_of": as_of.isoformat(),

@@ -6,6 +6,11 @@ and renames it over the old one, so a reader sees the old or the new warehouse a
 mix. The replaced file is kept as ``<serving>.previous`` for ``rollback``. Readers open the
 serving file read-only; a published file is never written again, so they never block or
 are blocked by a build.
+
+The serving file is written in the DuckDB storage version ``KAM_SERVING_STORAGE_VERSION``
+(default ``v1.0.0``: DuckDB 1.0 and later, so the 1.x drivers most BI tools ship, read it),
+with the build's table and column comments (dbt's ``persist_docs`` of the YAML
+descriptions), so BI tools show the documentation.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import duckdb
 import pandas as pd
 
 from kam_transforms import duck
+from kam_transforms.config import DEFAULT_STORAGE_VERSION
 
 __all__ = [
     "PublishError",
@@ -37,6 +43,8 @@ __all__ = [
 ]
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+_STORAGE_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
 
 
 class PublishError(RuntimeError):
@@ -140,6 +148,30 @@ def _copy_with_contract(con: duckdb.DuckDBPyConnection, rel: Relation) -> None:
     con.execute(f"create table {target} ({', '.join(parts)})")
     source = f"build.{quote_ident(rel.schema)}.{quote_ident(rel.name)}"
     con.execute(f"insert into {target} select * from {source}")  # noqa: S608 - quoted identifiers
+    table_comment, column_comments = _comments(con, "build", rel.schema, rel.name)
+    if table_comment:
+        con.execute(f"comment on table {target} is {_sql_string(table_comment)}")
+    for column, comment in column_comments.items():
+        con.execute(
+            f"comment on column {target}.{quote_ident(column)} is {_sql_string(comment)}"
+        )
+
+
+def _comments(
+    con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str
+) -> tuple[str | None, dict[str, str]]:
+    """The table's comment and its columns' (those that have one)."""
+    row = con.execute(
+        "select comment from duckdb_tables() "
+        "where database_name = ? and schema_name = ? and table_name = ?",
+        [database, schema, table],
+    ).fetchone()
+    columns = con.execute(
+        "select column_name, comment from duckdb_columns() where database_name = ? "
+        "and schema_name = ? and table_name = ? and comment is not null order by column_index",
+        [database, schema, table],
+    ).fetchall()
+    return (row[0] if row else None), {str(name): str(comment) for name, comment in columns}
 
 
 def _staged_path(serving_db: Path) -> Path:
@@ -175,6 +207,11 @@ def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: 
     ).fetchall()
 
 
+def _version_tuple(version: str) -> tuple[int, ...]:
+    match = _STORAGE_VERSION.match(version.rstrip("+"))
+    return tuple(int(part) for part in match.groups()) if match else (999,)
+
+
 def _verify_staged(
     staged: Path,
     build_db: Path,
@@ -182,10 +219,11 @@ def _verify_staged(
     counts: dict[str, int],
     as_of: date,
     build_id: str | None,
+    storage_version: str,
 ) -> None:
     """Reopen the staged file and check it is the whole build: every mart present with the
-    build's columns, types and nullability (its contract) and the build's row count, and
-    the publish log naming ``as_of`` and ``build_id``.
+    build's columns, types and nullability (its contract), comments and row count, the file
+    in ``storage_version`` (or older), and the publish log naming ``as_of`` and ``build_id``.
 
     Raises
     ------
@@ -195,8 +233,15 @@ def _verify_staged(
     problems: list[str] = []
     with duck.connect(staged, read_only=True) as con:
         con.execute(f"attach {_sql_string(str(build_db))} as build (read_only)")
-        staged_db = con.execute("select current_database()").fetchone()
-        db_name = str(staged_db[0]) if staged_db else "main"
+        staged_db = con.execute(
+            "select database_name, tags['storage_version'] from duckdb_databases() "
+            "where database_name = current_database()"
+        ).fetchone()
+        db_name, written = (str(staged_db[0]), str(staged_db[1])) if staged_db else ("", "")
+        if storage_version != "latest" and (
+            _version_tuple(written) > _version_tuple(storage_version)
+        ):
+            problems.append(f"storage version {written}, asked for {storage_version}")
         for rel in marts:
             built = _columns(con, "build", rel.schema, rel.name)
             served = _columns(con, db_name, "main", rel.name)
@@ -205,6 +250,10 @@ def _verify_staged(
                 continue
             if served != built:
                 problems.append(f"{rel.name}: columns {served} differ from the build's {built}")
+            if _comments(con, db_name, "main", rel.name) != _comments(
+                con, "build", rel.schema, rel.name
+            ):
+                problems.append(f"{rel.name}: table or column comments differ from the build's")
             build_rows = count_rows_in(con, "build", rel.schema, rel.name)
             staged_rows = count_rows(con, "main", rel.name)
             if not staged_rows == build_rows == counts.get(rel.name):
@@ -230,6 +279,16 @@ def count_rows_in(con: duckdb.DuckDBPyConnection, database: str, schema: str, ta
     return int(row[0]) if row else 0
 
 
+_PUBLISH_LOG = _sql_string(
+    "One row: the as-of date, run id and build id this serving warehouse was published "
+    "from, and the row count of every published table (JSON)."
+)
+_VALIDATION_RUNS = _sql_string(
+    "Every Great Expectations outcome of every validation run, one row per expectation "
+    "(copied from the audit warehouse); build_id ties a run to _kam_publish_log."
+)
+
+
 def _write_error(path: Path, exc: BaseException) -> PublishError:
     return PublishError(f"{path}: cannot write the staged serving warehouse: {exc}")
 
@@ -242,6 +301,7 @@ def publish(
     run_id: str,
     audit_db: Path | None = None,
     build_id: str | None = None,
+    storage_version: str = DEFAULT_STORAGE_VERSION,
 ) -> dict[str, int]:
     """Copy ``marts`` from the build warehouse into a fresh serving file and swap it in.
 
@@ -251,7 +311,9 @@ def publish(
     publishes never rename over each other either. ``validation_runs`` from ``audit_db``
     (when it exists) is published beside the marts, so BI tools can show what every
     published version was checked against; ``_kam_publish_log`` carries ``as_of``,
-    ``run_id`` and ``build_id``. Returns the row count of each published table.
+    ``run_id`` and ``build_id``. The file is written in ``storage_version`` (see
+    :func:`kam_transforms.config.check_storage_version`), with the build's table and column
+    comments. Returns the row count of each published table.
     """
     if not marts:
         raise PublishError("no mart tables to publish")
@@ -261,7 +323,12 @@ def publish(
     counts: dict[str, int] = {}
     try:
         try:
-            with duck.connect(staged) as con:
+            with duck.connect() as con:
+                con.execute(
+                    f"attach {_sql_string(str(staged))} as serving "
+                    f"(storage_version {_sql_string(storage_version)})"
+                )
+                con.execute("use serving")
                 con.execute(f"attach {_sql_string(str(build_db))} as build (read_only)")
                 for rel in marts:
                     _copy_with_contract(con, rel)
@@ -271,22 +338,24 @@ def publish(
                     con.execute(
                         "create table main.validation_runs as select * from audit.validation_runs"
                     )
+                    con.execute(f"comment on table main.validation_runs is {_VALIDATION_RUNS}")
                     con.execute("detach audit")
                 con.execute(
                     "create table main._kam_publish_log "
                     "(as_of date, run_id varchar, tables varchar, build_id varchar)"
                 )
+                con.execute(f"comment on table main._kam_publish_log is {_PUBLISH_LOG}")
                 con.execute(
                     "insert into main._kam_publish_log values (?, ?, ?, ?)",
                     [as_of, run_id, json.dumps(counts, sort_keys=True), build_id],
                 )
                 con.execute("detach build")
-                con.execute("checkpoint")
+                con.execute("checkpoint serving")
             with staged.open("rb") as fh:
                 os.fsync(fh.fileno())
         except (OSError, duckdb.IOException) as exc:
             raise _write_error(staged, exc) from exc
-        _verify_staged(staged, build_db, marts, counts, as_of, build_id)
+        _verify_staged(staged, build_db, marts, counts, as_of, build_id, storage_version)
         if serving_db.exists():
             keep = serving_db.with_name(f".{serving_db.name}.{os.getpid()}.keep")
             keep.unlink(missing_ok=True)

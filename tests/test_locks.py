@@ -134,6 +134,7 @@ def _build(path: Path, rows: int) -> None:
             "insert into main_marts.customer_tiers select 'C' || i, 'A' from range(?) t(i)",
             [rows],
         )
+        con.execute("comment on column main_marts.customer_tiers.abc_class is 'A, B or C'")
 
 
 def _published(serving: Path) -> tuple:
@@ -175,12 +176,17 @@ def test_verification_refuses_a_staged_file_that_is_not_the_build(tmp_path: Path
         con.execute("insert into _kam_publish_log values ('2026-10-31', 'r', '{}', 'b1')")
     marts = [Relation("main_marts", "customer_tiers"), Relation("main_marts", "dim_customers")]
     with pytest.raises(PublishError) as refused:
-        _verify_staged(staged, build, marts, {"customer_tiers": 5}, date(2026, 10, 31), "b1")
+        _verify_staged(
+            staged, build, marts, {"customer_tiers": 5}, date(2026, 10, 31), "b1", "v1.0.0"
+        )
     message = str(refused.value)
     assert message.startswith(f"{staged}: the staged serving warehouse is not the whole build")
     assert "customer_tiers: 1 rows staged, 5 in the build, 5 copied" in message
     assert "customer_tiers: columns" in message  # lost its not-null contract
+    assert "customer_tiers: table or column comments differ from the build's" in message
     assert "dim_customers: missing" in message
+    # written by DuckDB 2.0 in its own format, which no DuckDB 1.x reads
+    assert "storage version v2.0.0+, asked for v1.0.0" in message
 
 
 def test_rollback_works_when_serving_is_missing(tmp_path: Path) -> None:
