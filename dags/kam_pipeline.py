@@ -25,7 +25,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
-from kam_transforms.orchestration import START_DATE, STEP_POLICY, notify_task_failure
+from kam_transforms.orchestration import START_DATE, STEP_POLICY, notify_task_failure, run_as_of
 
 WAREHOUSE_POOL = "kam_warehouse"  # one slot: DuckDB allows one writer per file
 # One extract task per canonical entity; fx rates land first because every other batch
@@ -46,16 +46,6 @@ ENTITIES = [
     "erp/invoices",
     "erp/payments",
 ]
-
-
-def _as_of() -> str:
-    """The run's as-of date: the ``as_of`` param of a manual run, else the date of the data
-    interval end (never the wall clock)."""
-    context = get_current_context()
-    if context["params"].get("as_of"):
-        return str(context["params"]["as_of"])
-    end = context.get("data_interval_end") or context["dag_run"].run_after
-    return end.in_timezone("UTC").date().isoformat()
 
 
 def _policy(step: str) -> dict:
@@ -90,7 +80,7 @@ def _settings():  # noqa: ANN202 - imported lazily on purpose
 def kam_pipeline() -> None:
     @task(doc_md="The run's as-of date (param `as_of`, else the interval end).", **_policy("as_of"))
     def as_of() -> str:
-        return _as_of()
+        return run_as_of(get_current_context())
 
     @task(
         map_index_template="{{ task.op_kwargs['qualified'] }}",

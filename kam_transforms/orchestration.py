@@ -19,7 +19,15 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
-__all__ = ["START_DATE", "STEP_POLICY", "StepPolicy", "failure_message", "notify_task_failure"]
+__all__ = [
+    "START_DATE",
+    "STEP_POLICY",
+    "StepPolicy",
+    "as_of_from_events",
+    "failure_message",
+    "notify_task_failure",
+    "run_as_of",
+]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +65,40 @@ STEP_POLICY: dict[str, StepPolicy] = {
     "alerts": StepPolicy(30, 3, "SMTP servers refuse transiently; delivery is exactly once"),
     "summary": StepPolicy(10, 1, "reads the warehouses"),
 }
+
+
+def run_as_of(context: Any) -> str:
+    """A scheduled or manual run's as-of date: the ``as_of`` param, else the date of the
+    data interval end (never the wall clock); an asset-triggered run's: the date its
+    triggering events carry (:func:`as_of_from_events`)."""
+    params = context.get("params") or {}
+    if params.get("as_of"):
+        return str(params["as_of"])
+    events = context.get("triggering_asset_events") or {}
+    if events:
+        return as_of_from_events(events)
+    end = context.get("data_interval_end") or context["dag_run"].run_after
+    return str(end.in_timezone("UTC").date().isoformat())
+
+
+def as_of_from_events(events: Any) -> str:
+    """The one as-of date of the asset events that triggered a run (``{asset: [event]}``,
+    each event's ``extra["as_of"]``), the latest per asset. Assets updated for different
+    dates (one source re-extracted for another day) are refused, naming them: a warehouse
+    build must not mix two dates."""
+    latest: dict[str, str] = {}
+    for asset, asset_events in events.items():
+        days = [
+            str((e.extra or {}).get("as_of")) for e in asset_events if (e.extra or {}).get("as_of")
+        ]
+        if not days:
+            raise ValueError(f"asset event of {getattr(asset, 'name', asset)} carries no as_of")
+        latest[str(getattr(asset, "name", asset))] = max(days)
+    dates = sorted(set(latest.values()))
+    if len(dates) != 1:
+        by_date = {d: sorted(a for a, v in latest.items() if v == d) for d in dates}
+        raise ValueError(f"the triggering assets are of different dates: {by_date}")
+    return dates[0]
 
 
 def _describe_error(exc: BaseException | None) -> str:

@@ -33,7 +33,9 @@ print(json.dumps({{
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["errors"] == {}
-    assert result["dags"] == ["kam_pipeline"]
+    assert result["dags"] == [
+        "kam_alerts", "kam_extract_crm", "kam_extract_erp", "kam_pipeline", "kam_warehouse"
+    ]
     assert result["heavy"] == []
 
 
@@ -62,12 +64,74 @@ def test_pipeline_structure() -> None:
     assert dag.params["as_of"] is None
 
 
+def test_assets_wire_extract_warehouse_and_alerts() -> None:
+    """One extract DAG per source, one asset per entity; the warehouse DAG scheduled on all
+    of them and producing the serving asset; the alerts DAG scheduled on that."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    dags = DagBag(str(REPO / "dags")).dags
+    produced: dict[str, str] = {}
+    for dag_id, source in (("kam_extract_crm", "crm"), ("kam_extract_erp", "erp")):
+        dag = dags[dag_id]
+        assert dag.schedule is None or dag.timetable.summary  # KAM_EXTRACT_SCHEDULE, default off
+        for t in dag.tasks:
+            (asset,) = t.outlets
+            assert t.task_id == f"extract_{asset.name.removeprefix(f'kam_lake_{source}_')}"
+            produced[asset.name] = asset.uri
+    assert len(produced) == 14 and produced["kam_lake_erp_order_lines"] == (
+        "kam://lake/raw/erp/order_lines")
+    erp = dags["kam_extract_erp"]
+    assert erp.task_dict["extract_fx_rates"].downstream_task_ids == {
+        f"extract_{n}" for n in ("customers", "products", "orders", "order_lines", "invoices",
+                                 "payments")}  # fmt: skip
+    warehouse = dags["kam_warehouse"]
+    consumed = {a.name for a in warehouse.timetable.asset_condition.objects}
+    assert consumed == set(produced)  # every entity asset, all of them (AND)
+    assert type(warehouse.timetable.asset_condition).__name__ == "AssetAll"
+    (serving,) = warehouse.task_dict["publish"].outlets
+    assert serving.name == "kam_serving_warehouse"
+    alerts = dags["kam_alerts"]
+    assert {a.name for a in alerts.timetable.asset_condition.objects} == {serving.name}
+    assert [t.task_id for t in alerts.topological_sort()] == ["as_of", "alerts"]
+    writers = {t.task_id for t in warehouse.tasks if t.pool == "kam_warehouse"}
+    assert writers == {"dbt_build", "validate", "publish"}
+
+
+def test_an_asset_triggered_run_takes_one_date_from_its_events() -> None:
+    from types import SimpleNamespace
+
+    from kam_transforms.orchestration import as_of_from_events, run_as_of
+
+    def ev(day: str) -> SimpleNamespace:
+        return SimpleNamespace(extra={"as_of": day})
+
+    from airflow.sdk import Asset
+
+    crm = Asset(name="kam_lake_crm_accounts", uri="kam://lake/raw/crm/accounts")
+    erp = Asset(name="kam_lake_erp_orders", uri="kam://lake/raw/erp/orders")
+    events = {crm: [ev("2026-10-30"), ev("2026-10-31")], erp: [ev("2026-10-31")]}
+    assert as_of_from_events(events) == "2026-10-31"  # the latest event of each asset
+    assert run_as_of({"params": {}, "triggering_asset_events": events}) == "2026-10-31"
+    assert run_as_of({"params": {"as_of": "2026-09-30"}, "triggering_asset_events": events}) == (
+        "2026-09-30")  # an explicit param wins
+    with pytest.raises(ValueError, match="different dates: .*'2026-11-01': .*kam_lake_erp_orders"):
+        as_of_from_events({crm: [ev("2026-10-31")], erp: [ev("2026-11-01")]})
+    with pytest.raises(ValueError, match="kam_lake_erp_orders carries no as_of"):
+        as_of_from_events({erp: [SimpleNamespace(extra={})]})
+
+
 def test_every_task_has_a_timeout_a_doc_the_failure_callback_and_sensible_retries() -> None:
     from airflow.dag_processing.dagbag import DagBag
 
     from kam_transforms.orchestration import notify_task_failure
 
-    dag = DagBag(str(REPO / "dags")).dags["kam_pipeline"]
+    bag = DagBag(str(REPO / "dags")).dags
+    for dag in bag.values():
+        for t in dag.tasks:
+            assert t.execution_timeout is not None and t.doc_md, (dag.dag_id, t.task_id)
+            assert notify_task_failure in (t.on_failure_callback if isinstance(
+                t.on_failure_callback, list) else [t.on_failure_callback]), (dag.dag_id, t.task_id)
+    dag = bag["kam_pipeline"]
     assert dag.start_date.date().isoformat() == "1990-01-01"  # nothing is skipped silently
     timeouts = {t.task_id: t.execution_timeout.total_seconds() / 60 for t in dag.tasks}
     assert timeouts == {"as_of": 5, "extract_fx_rates": 60, "extract": 60, "dbt_build": 180,
