@@ -32,10 +32,17 @@ DEFAULTS: dict[str, Any] = {
         "class_a_share_change": 0.10,
         # drift: total trailing gross margin (share of change)
         "total_margin_change": 0.30,
+        # fct_order_lines: share of lines converted at a stale fx rate (older than the dbt var
+        # fx_max_rate_age_days) above which publication is blocked; any stale line warns
+        "fx_stale_line_share": 0.05,
     },
     "severity": {
         "customer_tiers.expect_column_mean_to_be_between.is_class_a": WARNING,
         "customer_tiers.expect_column_sum_to_be_between.gross_margin_t12m": WARNING,
+        # a malformed owner e-mail: its alerts go to sales ops (alerts/routing.py)
+        "dim_customers.expect_column_values_to_match_regex.owner_email": WARNING,
+        # orphans, stale fx rates, malformed e-mails, broken CRM-ERP links, with their keys
+        "data_quality_issues.expect_column_values_to_be_null": WARNING,
     },
 }
 

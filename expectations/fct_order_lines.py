@@ -23,6 +23,12 @@ def build(gx: Any, baseline: dict[str, Any] | None, config: dict[str, Any]) -> A
         e.ExpectColumnValuesToBeBetween(column="fx_rate_to_base", min_value=0, strict_min=True),
         e.ExpectColumnValuesToBeBetween(column="quantity", min_value=0),
         e.ExpectColumnValuesToBeBetween(column="discount_pct", min_value=0, max_value=1),
+        # stale fx rates: warned per rate by data_quality_issues, blocking above this share
+        e.ExpectColumnValuesToBeInSet(
+            column="is_fx_rate_stale",
+            value_set=[False],
+            mostly=1 - float(config["tolerances"]["fx_stale_line_share"]),
+        ),
         *row_count_near(gx, baseline, config),
     ):
         suite.add_expectation(expectation)

@@ -1,7 +1,8 @@
 {{ config(materialized='table') }}
 
--- One row per ERP customer (and any customer id that only appears on orders) with
--- revenue and gross margin in base currency over the run's date windows, all (start, end]:
+-- One row per ERP customer (orders of a customer id not in the ERP are not counted here:
+-- data_quality_issues lists them) with revenue and gross margin in base currency over the
+-- run's date windows, all (start, end]:
 --   trailing:  the `trailing_months` months ending on as_of_date
 --   prior:     the `trailing_months` months before the trailing window
 --   previous:  the `trailing_months` months ending `tier_comparison_days` before as_of_date
@@ -21,14 +22,6 @@ customers as (
 order_lines as (
 
     select * from {{ ref('int_order_lines_converted') }}
-
-),
-
-all_customers as (
-
-    select customer_id from customers
-    union
-    select distinct customer_id from order_lines
 
 ),
 
@@ -66,7 +59,7 @@ aggregated as (
 final as (
 
     select
-        all_customers.customer_id,
+        customers.customer_id,
         coalesce(aggregated.revenue_t12m, 0) as revenue_t12m,
         coalesce(aggregated.gross_margin_t12m, 0) as gross_margin_t12m,
         coalesce(aggregated.revenue_prior_12m, 0) as revenue_prior_12m,
@@ -74,9 +67,9 @@ final as (
         coalesce(aggregated.previous_revenue_t12m, 0) as previous_revenue_t12m,
         coalesce(aggregated.previous_gross_margin_t12m, 0) as previous_gross_margin_t12m,
         coalesce(aggregated.previous_revenue_prior_12m, 0) as previous_revenue_prior_12m
-    from all_customers
+    from customers
     left join aggregated
-        on all_customers.customer_id = aggregated.customer_id
+        on customers.customer_id = aggregated.customer_id
 
 )
 

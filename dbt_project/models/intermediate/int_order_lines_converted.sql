@@ -1,7 +1,9 @@
 {{ config(materialized='table') }}
 
 -- Order lines of non-cancelled orders placed on or before the run date, with revenue,
--- cost and gross margin converted to the base currency at the rate of the order date.
+-- cost and gross margin converted to the base currency at the rate of the order date, and
+-- the date of that rate (null for the base currency). Lines of orders whose customer is
+-- not in the ERP are kept here; fct_order_lines leaves them to data_quality_issues.
 
 with
 
@@ -81,20 +83,15 @@ converted as (
             else price_rates.rate_to_base
         end as fx_rate_to_base,
         case
+            when lines_with_orders.currency <> '{{ var("base_currency") }}' then price_rates.rate_date
+        end as fx_rate_date,
+        case
             when lines_with_orders.cost_currency = '{{ var("base_currency") }}' then 1.0
             else cost_rates.rate_to_base
         end as cost_fx_rate_to_base
     from lines_with_orders
-    left join fx_rates as price_rates
-        on
-            lines_with_orders.currency = price_rates.currency
-            and lines_with_orders.order_date >= price_rates.valid_from_date
-            and lines_with_orders.order_date < price_rates.valid_to_date
-    left join fx_rates as cost_rates
-        on
-            lines_with_orders.cost_currency = cost_rates.currency
-            and lines_with_orders.order_date >= cost_rates.valid_from_date
-            and lines_with_orders.order_date < cost_rates.valid_to_date
+    {{ fx_rate_join('fx_rates', 'price_rates', 'lines_with_orders.currency', 'lines_with_orders.order_date') }}
+    {{ fx_rate_join('fx_rates', 'cost_rates', 'lines_with_orders.cost_currency', 'lines_with_orders.order_date') }}
 
 ),
 
@@ -113,6 +110,7 @@ final as (
         unit_cost,
         currency,
         fx_rate_to_base,
+        fx_rate_date,
         quantity * unit_price * (1 - discount_pct) * fx_rate_to_base as revenue_base,
         quantity * unit_cost * cost_fx_rate_to_base as cost_base,
         quantity * unit_price * (1 - discount_pct) * fx_rate_to_base

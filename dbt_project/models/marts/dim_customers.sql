@@ -40,14 +40,17 @@ customer_orders as (
 
 ),
 
--- When several accounts point to one ERP customer, the live, oldest account carries it.
+-- When several accounts point to one ERP customer, one carries it, by this rule: a live
+-- account before a deleted one, then the oldest created_at (unknown last), then the
+-- lowest account_id. The others keep their CRM data without the ERP customer
+-- (erp_link_status duplicate_link; listed in data_quality_issues).
 accounts_ranked as (
 
     select
         accounts.*,
         row_number() over (
             partition by accounts.erp_customer_id
-            order by coalesce(accounts.is_deleted, false), accounts.created_at, accounts.account_id
+            order by coalesce(accounts.is_deleted, false), accounts.created_at nulls last, accounts.account_id
         ) as erp_link_rank
     from accounts
 
@@ -59,7 +62,13 @@ accounts_linked as (
         accounts_ranked.*,
         case
             when accounts_ranked.erp_link_rank = 1 then customers.customer_id
-        end as linked_customer_id
+        end as linked_customer_id,
+        case
+            when accounts_ranked.erp_customer_id is null then 'no_erp_id'
+            when customers.customer_id is null then 'erp_customer_missing'
+            when accounts_ranked.erp_link_rank > 1 then 'duplicate_link'
+            else 'linked'
+        end as erp_link_status
     from accounts_ranked
     left join customers
         on accounts_ranked.erp_customer_id = customers.customer_id
@@ -98,7 +107,9 @@ joined as (
         customers.credit_limit,
         accounts_linked.created_at as account_created_at,
         customers.created_at as customer_created_at,
-        coalesce(accounts_linked.is_deleted, false) as is_deleted
+        coalesce(accounts_linked.is_deleted, false) as is_deleted,
+        accounts_linked.erp_customer_id as crm_erp_customer_id,
+        accounts_linked.erp_link_status
     from accounts_linked
     left join customers
         on accounts_linked.linked_customer_id = customers.customer_id
@@ -125,7 +136,9 @@ joined as (
         unlinked_customers.credit_limit,
         cast(null as {{ dbt.type_timestamp() }}) as account_created_at,
         unlinked_customers.created_at as customer_created_at,
-        false as is_deleted
+        false as is_deleted,
+        cast(null as {{ dbt.type_string() }}) as crm_erp_customer_id,
+        'erp_only' as erp_link_status
     from unlinked_customers
 
 ),
@@ -161,7 +174,9 @@ final as (
         customer_orders.last_order_date,
         customer_orders.customer_id is null as is_prospect,
         joined.account_id is not null as has_crm_account,
-        joined.is_deleted
+        joined.is_deleted,
+        joined.crm_erp_customer_id,
+        joined.erp_link_status
     from joined
     left join owners
         on joined.owner_id = owners.owner_id
