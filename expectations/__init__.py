@@ -18,6 +18,7 @@ from expectations import (
     customer_price_tolerance,
     customer_tiers,
     customer_whitespace,
+    data_coverage,
     data_quality_issues,
     dim_customers,
     fct_order_lines,
@@ -43,5 +44,6 @@ MART_SUITES = (
     customer_demand_forecast,
     customer_demand_forecast_holdout,
     customer_whitespace,
+    data_coverage,
     data_quality_issues,
 )

@@ -391,6 +391,24 @@ def _alert_options(settings: Settings, as_of: date, alerts: Any) -> dict[str, An
     }
 
 
+def _inactive_checks(settings: Settings) -> list[dict[str, str]]:
+    """The ``data_coverage`` rows of serving whose check could not run (none before the mart
+    existed)."""
+    with duck.connect(settings.serving_db, read_only=True) as con:
+        exists = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'main' and table_name = 'data_coverage'"
+        ).fetchall()[0][0]
+        if not exists:
+            return []
+        rows = con.execute(
+            "select check_type, check_name, input_entity, inactive_reason from data_coverage "
+            "where not is_active order by check_type, check_name"
+        ).fetchall()
+    keys = ("check_type", "check_name", "input_entity", "inactive_reason")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
 def send_alerts(settings: Settings, as_of: date) -> dict[str, Any]:
     """Send this run's key-account alert digests the way ``KAM_ALERTS_DELIVERY`` says:
     ``.eml`` files (default) or SMTP through the Airflow connection ``KAM_SMTP_CONN_ID``.
@@ -398,15 +416,24 @@ def send_alerts(settings: Settings, as_of: date) -> dict[str, Any]:
     Holds the ``alerts`` lock; refuses a serving warehouse not published as of ``as_of``.
     A corrupt alert state or a full disk raise errors naming the file; with ``smtp``, a
     missing or unusable connection raises ``DeliveryError`` naming it, every digest pending.
+    When ``data_coverage`` has inactive checks (an entity never landed), the data team gets
+    one data-coverage warning for the run (``data_coverage_warning``: its delivery id).
     """
     from kam_transforms.alerts import publish_alerts
+    from kam_transforms.notify import notify_data_coverage
 
     with hold(settings.home, ALERTS_LOCK, "alerts send", as_of=as_of.isoformat()):
         alerts = _alerts_for(settings, as_of, "alerts send")
         options = _alert_options(settings, as_of, alerts)
         state = options["state_path"]
         try:  # the alert state's own errors (AlertStateError) name its file
-            return publish_alerts(alerts, as_of, settings, **options)
+            summary = publish_alerts(alerts, as_of, settings, **options)
+            inactive = _inactive_checks(settings)
+            warning = notify_data_coverage(settings, as_of, inactive)
+            return summary | {
+                "inactive_checks": [row["inactive_reason"] for row in inactive],
+                "data_coverage_warning": warning,
+            }
         except OSError as exc:
             if exc.filename:
                 raise
@@ -479,11 +506,22 @@ def summarize(settings: Settings, as_of: date) -> dict[str, Any]:
                 [as_of],
             ).fetchall()
         )
+    inactive = _inactive_checks(settings)
     return {
         "as_of": as_of.isoformat(),
         "rows_per_mart": rows,
         "customers_per_class": classes,
         "alerts_per_severity": alerts,
+        "inactive_alert_rules": {
+            r["check_name"]: r["inactive_reason"]
+            for r in inactive
+            if r["check_type"] == "alert_rule"
+        },
+        "unknown_health_scores": {
+            r["check_name"]: r["inactive_reason"]
+            for r in inactive
+            if r["check_type"] == "health_score"
+        },
         "digests_in_outbox": len(list(settings.outbox_dir.glob(f"kam.{as_of:%Y%m%d}.*.eml"))),
         "serving_db": str(settings.serving_db),
         "validation_report": str(settings.reports_dir / f"validation_{as_of.isoformat()}.json"),

@@ -3,9 +3,13 @@
 -- engagement recency, relationship changes), their weighted score (var health_weights),
 -- a band (green, yellow, red) and the trend against the previous run's score (snapshot
 -- snap_customer_health).
+-- Missing data is unknown, never good or bad news: payment discipline is null for a customer
+-- without an invoice due in the trailing window or overdue; satisfaction, open complaints and
+-- engagement are null for everyone when surveys, tickets or activities never landed
+-- (int_data_coverage). The score is weighted over the known components only.
 
 {%- set weights = var('health_weights') %}
-{%- set weight_total = weights.values() | sum %}
+{%- set component_names = ['revenue_trend', 'payment_discipline', 'satisfaction', 'open_complaints', 'engagement_recency', 'relationship_changes'] %}
 {%- set full_days = var('engagement_full_score_days') %}
 {%- set zero_days = var('engagement_zero_score_days') %}
 {%- set tolerance = var('health_trend_min_change') %}
@@ -16,6 +20,14 @@ facts as (
 
     select * from {{ ref('customer_facts') }}
     where first_order_date is not null
+
+),
+
+unknown_components as (
+
+    select check_name
+    from {{ ref('int_data_coverage') }}
+    where check_type = 'health_score' and not is_active
 
 ),
 
@@ -52,14 +64,19 @@ components as (
             else least(greatest(50.0 + 100.0 * revenue_change_share, 0.0), 100.0)
         end as revenue_trend_score,
         -- payment discipline: share of invoices paid on time, less half a point per day the
-        -- oldest overdue invoice is late (at most 50)
-        greatest(
-            100.0 * (1 - coalesce(invoices_late_share_t12m, 0))
-            - least(0.5 * coalesce(max_days_overdue, 0), 50.0),
-            0.0
-        ) as payment_discipline_score,
+        -- oldest overdue invoice is late (at most 50); unknown without invoices to judge
+        case
+            when invoices_late_share_t12m is null and max_days_overdue is null then null
+            else
+                greatest(
+                    100.0 * (1 - coalesce(invoices_late_share_t12m, 0))
+                    - least(0.5 * coalesce(max_days_overdue, 0), 50.0),
+                    0.0
+                )
+        end as payment_discipline_score,
         -- satisfaction: mean of NPS (0-10 -> 0-100) and CSAT (1-5 -> 0-100); 50 without answers
         case
+            when 'satisfaction_score' in (select check_name from unknown_components) then null
             when latest_nps_score is null and latest_csat_score is null then 50.0
             when latest_csat_score is null then 10.0 * latest_nps_score
             when latest_nps_score is null then 25.0 * (latest_csat_score - 1)
@@ -67,12 +84,14 @@ components as (
         end as satisfaction_score,
         -- open complaints: 100 without, 25 points less per open complaint, 0 past the SLA
         case
+            when 'open_complaints_score' in (select check_name from unknown_components) then null
             when open_complaint_count = 0 then 100.0
             when oldest_open_complaint_age_days > {{ var('complaint_sla_days') }} then 0.0
             else greatest(100.0 - 25.0 * open_complaint_count, 0.0)
         end as open_complaints_score,
         -- engagement recency: 100 up to the full-score days, linear to 0 at the zero-score days
         case
+            when 'engagement_recency_score' in (select check_name from unknown_components) then null
             when days_since_last_touchpoint is null then 0.0
             when days_since_last_touchpoint <= {{ full_days }} then 100.0
             when days_since_last_touchpoint >= {{ zero_days }} then 0.0
@@ -96,13 +115,15 @@ weighted as (
     select
         components.*,
         (
-            {{ weights.get('revenue_trend', 0) }} * components.revenue_trend_score
-            + {{ weights.get('payment_discipline', 0) }} * components.payment_discipline_score
-            + {{ weights.get('satisfaction', 0) }} * components.satisfaction_score
-            + {{ weights.get('open_complaints', 0) }} * components.open_complaints_score
-            + {{ weights.get('engagement_recency', 0) }} * components.engagement_recency_score
-            + {{ weights.get('relationship_changes', 0) }} * components.relationship_changes_score
-        ) / {{ weight_total }} as weighted_score
+            {%- for name in component_names %}
+            {{ '+ ' if not loop.first }}coalesce({{ weights.get(name, 0) }} * components.{{ name }}_score, 0)
+            {%- endfor %}
+        ) / nullif(
+            {%- for name in component_names %}
+            {{ '+ ' if not loop.first }}case when components.{{ name }}_score is null then 0 else {{ weights.get(name, 0) }} end
+            {%- endfor %},
+            0
+        ) as weighted_score
     from components
 
 ),

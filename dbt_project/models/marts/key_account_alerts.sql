@@ -1,7 +1,9 @@
 -- One row per key-account condition detected as of the run date (docs/CONTRACTS.md): the
 -- union of the rule families in models/intermediate/alerts (their headers document each
 -- rule, its severity and its vars), with the dedup key, the alert id and the routing
--- columns of the customer's owner.
+-- columns of the customer's owner. A rule whose input entity never landed for the run
+-- (int_data_coverage, check_type alert_rule, is_active false) is dropped: a CRM without
+-- activities must not read as "no touchpoint" on every account.
 --   dedup_key = customer_id|rule_id[|subject], the subject (an opportunity, ticket, contact
 --     or new owner) separating conditions of one rule on one customer;
 --   alert_id  = md5(dedup_key || as_of_date as YYYY-MM-DD).
@@ -56,6 +58,14 @@ customers as (
 
 ),
 
+inactive_rules as (
+
+    select check_name as rule_id
+    from {{ ref('int_data_coverage') }}
+    where check_type = 'alert_rule' and not is_active
+
+),
+
 all_alerts as (
 
     select * from relationship_alerts
@@ -81,7 +91,9 @@ keyed as (
         all_alerts.customer_id || '|' || all_alerts.rule_id
         || coalesce('|' || all_alerts.alert_subject, '') as dedup_key
     from all_alerts
-    where all_alerts.customer_id is not null
+    where
+        all_alerts.customer_id is not null
+        and all_alerts.rule_id not in (select inactive_rules.rule_id from inactive_rules)
 
 ),
 
