@@ -378,16 +378,41 @@ def _revenue_history(settings: Settings, as_of: date, customer_ids: list[str]) -
     return {customer_id: [float(v or 0) for v in values] for customer_id, values in rows}
 
 
+def _margins(settings: Settings, customer_ids: list[str]) -> dict[str, float]:
+    """The trailing 12-month gross margin of each alerted customer: its margin at stake."""
+    if not customer_ids:
+        return {}
+    with duck.connect(settings.serving_db, read_only=True) as con:
+        rows = con.execute(
+            "select customer_id, gross_margin_t12m from customer_tiers "
+            "where customer_id in (select unnest(?)) and gross_margin_t12m is not null",
+            [customer_ids],
+        ).fetchall()
+    return {customer_id: float(margin) for customer_id, margin in rows}
+
+
+def _max_accounts() -> int:
+    raw = os.environ.get("KAM_DIGEST_MAX_ACCOUNTS", "25")
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"KAM_DIGEST_MAX_ACCOUNTS={raw!r} is not a whole number >= 1")
+    return value
+
+
 def _alert_options(settings: Settings, as_of: date, alerts: Any) -> dict[str, Any]:
     snooze_file = os.environ.get("KAM_SNOOZE_FILE")
+    customer_ids = sorted(set(alerts["customer_id"].dropna()))
     return {
         "state_path": settings.home / "alerts" / "state.sqlite",
         "crm_base_url": os.environ.get("KAM_CRM_BASE_URL"),
         "snoozes": Path(snooze_file) if snooze_file else None,
         "renotify_after_days": int(os.environ.get("KAM_ALERT_RENOTIFY_DAYS", "7")),
-        "revenue_history": _revenue_history(
-            settings, as_of, sorted(set(alerts["customer_id"].dropna()))
-        ),
+        "revenue_history": _revenue_history(settings, as_of, customer_ids),
+        "margins": _margins(settings, customer_ids),
+        "max_accounts": _max_accounts(),
     }
 
 

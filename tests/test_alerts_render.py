@@ -415,3 +415,108 @@ def test_customer_economics_reasons_follow_the_owner_locale() -> None:
     # other rules and broken evidence keep the warehouse's reason
     assert localised_reason("no_touchpoint", evidence, "zh-CN") is None
     assert localised_reason("squeeze_score_high", '{"squeeze_score": 1}', "zh-CN") is None
+
+
+# --------------------------------------------------------------------------- long digests
+
+
+def many(count: int) -> pd.DataFrame:
+    """``count`` accounts of one owner: every 10th high, every 3rd of the rest medium."""
+    rows = []
+    for i in range(count):
+        severity = "high" if i % 10 == 0 else "medium" if i % 3 == 0 else "low"
+        alert_type, rule_id = (
+            ("payment", "overdue_invoices") if i % 2 else ("relationship", "no_touchpoint")
+        )
+        rows.append(
+            alert(customer_id=f"C{i:03d}", customer_name=f"Customer {i:03d}", severity=severity,
+                  alert_type=alert_type, rule_id=rule_id, reason=f"Reason {i:03d}.")
+        )  # fmt: skip
+    rows[7]["customer_name"] = "=HYPERLINK(\"http://evil.example\")"
+    return frame(*rows)
+
+
+def attachment_of(msg: EmailMessage) -> tuple[str, bytes]:
+    (part,) = list(msg.iter_attachments())
+    payload = part.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return str(part.get_filename()), payload
+
+
+def test_a_500_account_digest_is_capped_with_every_alert_in_the_csv(settings: Settings) -> None:
+    import csv
+    import io
+
+    df = many(500)
+    margins = {f"C{i:03d}": 100.0 * i for i in range(500)}
+    [msg] = render(settings, df, margins=margins, max_accounts=25)
+    msg = parse(msg)
+    assert msg["Subject"] == "KAM alerts 2026-10-31: 500 accounts need attention"
+    assert msg.get_content_type() == "multipart/mixed"
+    text, body = parts(msg)
+
+    # the 25 shown: high first, most margin at stake first (C490, C480, ... C250)
+    headings = [line for line in text.splitlines() if line.startswith("== ")]
+    assert headings == [f"== Customer {i:03d} (C{i:03d}) ==" for i in range(490, 249, -10)]
+    assert body.count("<strong style=\"font-size:15px;\">") == 25
+    assert text.splitlines()[2:7] == [
+        "500 accounts need attention as of 2026-10-31.",
+        "",
+        "Summary: 50 HIGH, 150 MEDIUM, 300 LOW alert(s) on 500 account(s).",
+        "By rule family: 250 Payment, 250 Relationship change.",
+        "Most margin at stake (trailing 12 months): Customer 499 (USD 49,900), "
+        "Customer 498 (USD 49,800), Customer 497 (USD 49,700).",
+    ]
+    more = (
+        "25 of 500 accounts are shown; 475 more are in the attached "
+        "kam-alerts-2026-10-31.csv, which lists every alert of every account."
+    )
+    assert more in text and more in body
+
+    name, data = attachment_of(msg)
+    assert name == "kam-alerts-2026-10-31.csv" and data.startswith(b"\xef\xbb\xbf")
+    table = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert len(table) == 500 and {r["customer_id"] for r in table} == set(margins)
+    assert [r["customer_id"] for r in table[:3]] == ["C490", "C480", "C470"]  # digest order
+    c007 = next(r for r in table if r["customer_id"] == "C007")
+    assert c007["customer_name"] == "'=HYPERLINK(\"http://evil.example\")"  # not a formula
+    assert (c007["severity"], c007["rule_id"], c007["reason"]) == (
+        "low", "overdue_invoices", "Reason 007."
+    )  # fmt: skip
+    assert c007["margin_at_stake"] == "700.00" and c007["notify_reason"] == "new"
+
+
+def test_a_digest_within_the_cap_has_no_attachment(settings: Settings) -> None:
+    [msg] = render(settings, many(25), max_accounts=25)
+    msg = parse(msg)
+    assert msg.get_content_type() == "multipart/alternative"
+    assert list(msg.iter_attachments()) == []
+    text, _ = parts(msg)
+    assert "more are in the attached" not in text
+    assert "Summary: 3 HIGH, 8 MEDIUM, 14 LOW alert(s) on 25 account(s)." in text
+    assert "Most margin at stake" not in text  # no margins known
+
+
+def test_capped_zh_cn_digest_says_how_many_more_in_chinese(settings: Settings) -> None:
+    df = many(30).assign(owner_locale="zh-CN", owner_name="王芳")
+    [msg] = render(settings, df, margins={"C010": 2_500_000.0}, max_accounts=10)
+    text, _ = parts(parse(msg))
+    assert "概要：共 30 个客户，预警 高 3 条、中 9 条、低 18 条。" in text
+    assert "按预警类别：付款预警 15 条、关系变化 15 条。" in text
+    assert "利润影响最大的客户（近 12 个月毛利）：Customer 010（USD 2,500,000）。" in text
+    assert "本邮件列出 30 个客户中的 10 个；其余 20 个见附件 kam-alerts-2026-10-31.csv" in text
+
+
+def test_digest_ids_and_eml_files_are_named_by_date_recipient_and_a_short_id(
+    settings: Settings,
+) -> None:
+    import re
+
+    from kam_transforms.alerts import publish_alerts
+
+    delivery_id = delivery_id_for("Ann.Lee+kam@Example.com", AS_OF, ["C001|no_touchpoint"])
+    assert re.fullmatch(r"kam\.20261031\.ann\.lee-kam_at_example\.com\.[0-9a-f]{12}", delivery_id)
+    summary = publish_alerts(frame(alert()), AS_OF, settings, settings.home / "s.sqlite")
+    (written,) = summary["files_written"]
+    assert re.fullmatch(r"kam\.20261031\.ann_at_example\.com\.[0-9a-f]{12}\.eml",
+                        Path(written).name)  # fmt: skip

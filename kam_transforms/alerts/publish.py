@@ -21,6 +21,7 @@ from kam_transforms.alerts.deliver import (
 )
 from kam_transforms.alerts.model import to_date
 from kam_transforms.alerts.outbox import AlertPlan, OutboxState, SnoozeSource
+from kam_transforms.alerts.overview import DEFAULT_MAX_ACCOUNTS
 from kam_transforms.alerts.render import (
     delivery_id_for,
     render_digest,
@@ -50,6 +51,9 @@ def build_delivery_plan(
     crm_base_url: str | None = None,
     revenue_history: Mapping[str, Sequence[float]] | None = None,
     cc_manager_on_high: bool = True,
+    margins: Mapping[str, float] | None = None,
+    currency: str = "USD",
+    max_accounts: int = DEFAULT_MAX_ACCOUNTS,
 ) -> DeliveryPlan:
     """Route the plan's alerts and render one digest per recipient."""
     envelope_from = sender_address(mail_from).addr_spec
@@ -66,6 +70,9 @@ def build_delivery_plan(
             delivery_id=delivery_id,
             crm_base_url=crm_base_url,
             revenue_history=revenue_history,
+            margins=margins,
+            currency=currency,
+            max_accounts=max_accounts,
         )
         plan.items.append(
             PlannedDelivery(
@@ -92,6 +99,8 @@ def publish_alerts(
     *,
     revenue_history: Mapping[str, Sequence[float]] | None = None,
     cc_manager_on_high: bool = True,
+    margins: Mapping[str, float] | None = None,
+    max_accounts: int = DEFAULT_MAX_ACCOUNTS,
 ) -> dict[str, Any]:
     """Plan, render and deliver the alert digests of one run.
 
@@ -120,6 +129,11 @@ def publish_alerts(
         Optional ``customer_id -> monthly revenue (oldest first)`` for inline sparklines.
     cc_manager_on_high
         Cc the owner's manager on digests with a high-severity alert.
+    margins
+        Optional ``customer_id -> trailing 12-month gross margin`` (``settings.base_currency``)
+        for the order of the accounts and the summary's "most margin at stake".
+    max_accounts
+        Accounts shown per digest; the rest are in its CSV attachment.
 
     Returns
     -------
@@ -177,6 +191,9 @@ def publish_alerts(
             crm_base_url=base_url,
             revenue_history=revenue_history,
             cc_manager_on_high=cc_manager_on_high,
+            margins=margins,
+            currency=settings.base_currency,
+            max_accounts=max_accounts,
         )
         report = deliver(plan, transport, state)
         pending = len(state.unsent_deliveries(as_of))
@@ -211,6 +228,8 @@ def preview_alerts(
     revenue_history: Mapping[str, Sequence[float]] | None = None,
     cc_manager_on_high: bool = True,
     mail_from: str | None = None,
+    margins: Mapping[str, float] | None = None,
+    max_accounts: int = DEFAULT_MAX_ACCOUNTS,
 ) -> list[EmailMessage]:
     """Render the digests :func:`publish_alerts` would send now, without sending anything
     or writing the state (an existing state file is opened read-only; none is created)."""
@@ -225,5 +244,8 @@ def preview_alerts(
         crm_base_url=resolve_crm_base_url(crm_base_url),
         revenue_history=revenue_history,
         cc_manager_on_high=cc_manager_on_high,
+        margins=margins,
+        currency=settings.base_currency,
+        max_accounts=max_accounts,
     )
     return [item.message for item in plan.items]

@@ -19,17 +19,28 @@ import hashlib
 import html
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from urllib.parse import quote, urlsplit
 
-from kam_transforms.alerts.economics_reasons import localised_reason
-from kam_transforms.alerts.model import SEVERITY_RANK, AlertRow, clean_text
+from kam_transforms.alerts.model import clean_text
 from kam_transforms.alerts.outbox import PlannedAlert
+from kam_transforms.alerts.overview import (
+    ALERT_TYPE_LABEL,
+    DEFAULT_MAX_ACCOUNTS,
+    SEVERITY_LABEL,
+    Customer,
+    csv_name,
+    full_list_csv,
+    more_line,
+    order_customers,
+    reason_text,
+    summary_lines,
+)
 from kam_transforms.alerts.routing import Digest, normalise_address
 from kam_transforms.alerts.sparkline import sparkline_png
 from kam_transforms.textsafe import strip_bidi_controls
@@ -99,33 +110,6 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
-_SEVERITY_LABEL = {
-    "en": {"high": "HIGH", "medium": "MEDIUM", "low": "LOW"},
-    "zh-CN": {"high": "高", "medium": "中", "low": "低"},
-}
-
-_ALERT_TYPE_LABEL = {
-    "en": {
-        "risk": "Churn risk",
-        "opportunity": "Opportunity",
-        "lifecycle": "Lifecycle change",
-        "tier_change": "Tier change",
-        "payment": "Payment",
-        "service": "Service and complaints",
-        "relationship": "Relationship change",
-    },
-    "zh-CN": {
-        "risk": "客户流失预警",
-        "opportunity": "增长机会",
-        "lifecycle": "生命周期变化",
-        "tier_change": "客户等级变化",
-        "payment": "付款预警",
-        "service": "服务与投诉",
-        "relationship": "关系变化",
-    },
-}
-
-
 def _locale(locale: str) -> str:
     return locale if locale in _TEXTS else "en"
 
@@ -154,12 +138,18 @@ def subject_for(locale: str, as_of: dt.date, customer_count: int) -> str:
 
 
 def delivery_id_for(recipient: str, as_of: dt.date, alert_keys: Iterable[str]) -> str:
-    """Stable id of a digest: the same recipient, date and set of alert keys give the same id.
+    """Stable id of a digest, ``kam.<YYYYMMDD>.<recipient>.<12 hex>``: the same recipient,
+    date and set of alert keys give the same id.
 
-    Used as the ``.eml`` file name and as the local part of the Message-ID.
+    Used as the ``.eml`` file name and as the local part of the Message-ID; the recipient
+    part is the address in lower case with ``@`` as ``_at_`` and any other character outside
+    ``[a-z0-9._-]`` as ``-`` (at most 64 characters).
     """
-    material = "\n".join([recipient.strip().lower(), as_of.isoformat(), *sorted(set(alert_keys))])
-    return f"kam.{as_of:%Y%m%d}.{hashlib.sha256(material.encode('utf-8')).hexdigest()[:24]}"
+    address = recipient.strip().lower()
+    material = "\n".join([address, as_of.isoformat(), *sorted(set(alert_keys))])
+    slug = re.sub(r"[^a-z0-9._-]", "-", address.replace("@", "_at_"))[:64].strip(".-") or "x"
+    digest = hashlib.sha256(material.encode("utf-8")).hexdigest()[:12]
+    return f"kam.{as_of:%Y%m%d}.{slug}.{digest}"
 
 
 def resolve_crm_base_url(crm_base_url: str | None = None) -> str | None:
@@ -187,11 +177,6 @@ def crm_url(base_url: str | None, account_id: str | None) -> str | None:
     return f"{base_url}/{quote(account_id, safe='')}"
 
 
-def _reason(row: AlertRow, locale: str) -> str:
-    """The row's reason, in the recipient's locale where a template exists for its rule."""
-    return localised_reason(row.rule_id, row.evidence, locale) or row.reason or ""
-
-
 def _evidence_text(evidence: str | None) -> str:
     if not evidence:
         return ""
@@ -206,40 +191,6 @@ def _evidence_text(evidence: str | None) -> str:
             parts.append(f"{key}: {shown}")
         return clean_text("; ".join(parts), 400)
     return clean_text(json.dumps(parsed, ensure_ascii=False), 400)
-
-
-@dataclass(frozen=True)
-class _Customer:
-    customer_id: str
-    name: str
-    account_id: str | None
-    owner_name: str
-    alerts: tuple[PlannedAlert, ...]
-
-    @property
-    def top_rank(self) -> int:
-        return max(SEVERITY_RANK[a.row.severity] for a in self.alerts)
-
-
-def _customers(alerts: Sequence[PlannedAlert]) -> list[_Customer]:
-    by_customer: dict[str, list[PlannedAlert]] = {}
-    for item in alerts:
-        by_customer.setdefault(item.row.customer_id, []).append(item)
-    customers = []
-    for customer_id, items in by_customer.items():
-        items.sort(key=lambda a: (-SEVERITY_RANK[a.row.severity], a.row.rule_id, a.row.dedup_key))
-        first = items[0].row
-        customers.append(
-            _Customer(
-                customer_id=customer_id,
-                name=clean_text(first.customer_name, 150) or customer_id,
-                account_id=next((a.row.account_id for a in items if a.row.account_id), None),
-                owner_name=clean_text(first.owner_name, 100) if first.owner_is_active else "",
-                alerts=tuple(items),
-            )
-        )
-    customers.sort(key=lambda c: (-c.top_rank, c.name.casefold(), c.customer_id))
-    return customers
 
 
 def _notice(texts: Mapping[str, str], item: PlannedAlert) -> str:
@@ -265,17 +216,20 @@ def _sparkline_cid(customer_id: str) -> str:
 
 def _text_body(
     texts: Mapping[str, str],
-    locale: str,
     digest: Digest,
-    customers: Sequence[_Customer],
+    customers: Sequence[Customer],
     as_of: dt.date,
     base_url: str | None,
+    overview: Sequence[str],
+    total: int,
 ) -> str:
+    locale = _locale(digest.locale)
     name = clean_text(digest.recipient_name, 100)
     lines = [texts["greeting"].format(name=name) if name else texts["greeting_anonymous"], ""]
-    lines.append(_intro(texts, locale, as_of, len(customers)))
+    lines.append(_intro(texts, locale, as_of, total))
     if digest.to_sales_ops:
         lines.append(texts["sales_ops_intro"])
+    lines += ["", *overview]
     for customer in customers:
         lines += ["", f"== {customer.name} ({customer.customer_id}) =="]
         lines.append(f"{texts['owner']}{texts['sep']}{customer.owner_name or texts['no_owner']}")
@@ -284,12 +238,12 @@ def _text_body(
             lines.append(f"{texts['crm']}{texts['sep']}{link}")
         for item in customer.alerts:
             row = item.row
-            severity = _SEVERITY_LABEL[locale][row.severity]
-            kind = _ALERT_TYPE_LABEL[locale].get(row.alert_type, clean_text(row.alert_type, 40))
+            severity = SEVERITY_LABEL[locale][row.severity]
+            kind = ALERT_TYPE_LABEL[locale].get(row.alert_type, clean_text(row.alert_type, 40))
             lines.append(
                 f"- [{severity}] {kind} ({clean_text(row.rule_id, 80)}) - {_notice(texts, item)}"
             )
-            lines.append(f"  {clean_text(_reason(row, locale), 500)}")
+            lines.append(f"  {clean_text(reason_text(row, locale), 500)}")
             evidence = _evidence_text(row.evidence)
             if evidence:
                 lines.append(f"  {texts['evidence']}{texts['sep']}{evidence}")
@@ -299,19 +253,21 @@ def _text_body(
 
 def _html_body(
     texts: Mapping[str, str],
-    locale: str,
     digest: Digest,
-    customers: Sequence[_Customer],
+    customers: Sequence[Customer],
     as_of: dt.date,
     base_url: str | None,
     sparklines: Mapping[str, str],
     subject: str,
+    overview: Sequence[str],
+    total: int,
 ) -> str:
+    locale = _locale(digest.locale)
     e = html.escape
     font = "Arial,Helvetica,'PingFang SC','Microsoft YaHei',sans-serif"
     name = clean_text(digest.recipient_name, 100)
     greeting = texts["greeting"].format(name=name) if name else texts["greeting_anonymous"]
-    intro = _intro(texts, locale, as_of, len(customers))
+    intro = _intro(texts, locale, as_of, total)
     out = [
         "<!DOCTYPE html>",
         f'<html lang="{e(locale)}"><head><meta charset="utf-8">',
@@ -330,6 +286,12 @@ def _html_body(
     if digest.to_sales_ops:
         out.append(f'<br><span style="color:#5e6c84;">{e(texts["sales_ops_intro"])}</span>')
     out.append("</td></tr>")
+    out.append(
+        '<tr><td style="padding:0 24px 8px 24px;"><div style="padding:8px 12px;'
+        'background-color:#f7f8fa;border:1px solid #dfe1e6;">'
+        + "<br>".join(e(line) for line in overview)
+        + "</div></td></tr>"
+    )
     for customer in customers:
         colour = _SEVERITY_COLOUR[customer.alerts[0].row.severity]
         out.append('<tr><td style="padding:8px 24px;">')
@@ -362,17 +324,17 @@ def _html_body(
         )
         for item in customer.alerts:
             row = item.row
-            kind = _ALERT_TYPE_LABEL[locale].get(row.alert_type, clean_text(row.alert_type, 40))
+            kind = ALERT_TYPE_LABEL[locale].get(row.alert_type, clean_text(row.alert_type, 40))
             badge = (
                 f'<span style="display:inline-block;padding:1px 6px;background-color:'
                 f'{_SEVERITY_COLOUR[row.severity]};color:#ffffff;font-size:12px;font-weight:bold;">'
-                f"{e(_SEVERITY_LABEL[locale][row.severity])}</span>"
+                f"{e(SEVERITY_LABEL[locale][row.severity])}</span>"
             )
             cell = [
                 f"{badge} <strong>{e(kind)}</strong> "
                 f'<span style="color:#5e6c84;">{e(clean_text(row.rule_id, 80))} &middot; '
                 f"{e(_notice(texts, item))}</span>",
-                f"<br>{e(clean_text(_reason(row, locale), 500))}",
+                f"<br>{e(clean_text(reason_text(row, locale), 500))}",
             ]
             evidence = _evidence_text(row.evidence)
             if evidence:
@@ -407,6 +369,9 @@ def render_digest(
     delivery_id: str | None = None,
     crm_base_url: str | None = None,
     revenue_history: Mapping[str, Sequence[float]] | None = None,
+    margins: Mapping[str, float] | None = None,
+    currency: str = "USD",
+    max_accounts: int = DEFAULT_MAX_ACCOUNTS,
 ) -> EmailMessage:
     """Render one digest.
 
@@ -427,19 +392,33 @@ def render_digest(
     revenue_history
         Optional ``customer_id -> monthly revenue, oldest first``; customers with at least
         two values get an inline PNG sparkline (``multipart/related``, ``cid:``).
+    margins, currency
+        Optional ``customer_id -> trailing 12-month gross margin`` in ``currency``: orders
+        accounts of one severity and names the most at stake in the summary.
+    max_accounts
+        Accounts shown (highest severity and margin first); with more, a line says how many
+        more and a CSV attachment (:func:`~kam_transforms.alerts.overview.full_list_csv`)
+        lists every alert of every account.
     """
+    if max_accounts < 1:
+        raise ValueError(f"max_accounts must be >= 1, got {max_accounts}")
     locale = _locale(digest.locale)
     texts = _TEXTS[locale]
     if delivery_id is None:
         delivery_id = delivery_id_for(
             digest.recipient, as_of, (a.row.dedup_key for a in digest.alerts)
         )
-    customers = _customers(digest.alerts)
+    customers = order_customers(digest.alerts, margins)
     subject = subject_for(locale, as_of, len(customers))
+    shown = customers[:max_accounts]
+    overview = summary_lines(locale, customers, currency)
+    attachment = csv_name(as_of.isoformat()) if len(customers) > len(shown) else None
+    if attachment:
+        overview.append(more_line(locale, len(shown), len(customers), attachment))
 
     sparklines: dict[str, str] = {}
     images: list[tuple[str, bytes]] = []
-    for customer in customers:
+    for customer in shown:
         history = (revenue_history or {}).get(customer.customer_id)
         if history is not None and len(history) >= 2:
             cid = _sparkline_cid(customer.customer_id)
@@ -459,9 +438,14 @@ def render_digest(
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "All"
 
-    text = strip_bidi_controls(_text_body(texts, locale, digest, customers, as_of, crm_base_url))
+    total = len(customers)
+    text = strip_bidi_controls(
+        _text_body(texts, digest, shown, as_of, crm_base_url, overview, total)
+    )
     body = strip_bidi_controls(
-        _html_body(texts, locale, digest, customers, as_of, crm_base_url, sparklines, subject)
+        _html_body(
+            texts, digest, shown, as_of, crm_base_url, sparklines, subject, overview, total
+        )
     )
     msg.set_content(text, subtype="plain", charset="utf-8", cte=_cte(text))
     msg.add_alternative(body, subtype="html", charset="utf-8", cte=_cte(body))
@@ -473,7 +457,16 @@ def render_digest(
                 png, "image", "png", cid=f"<{cid}>", disposition="inline", filename="trend.png"
             )
         html_part.set_boundary(f"=_related_{delivery_id}")
-    msg["Content-Language"] = locale  # after set_content, which drops Content-* headers
     # Fixed boundaries (the email package picks random ones) keep the bytes reproducible.
     msg.set_boundary(f"=_alternative_{delivery_id}")
+    if attachment:
+        links = {c.customer_id: crm_url(crm_base_url, c.account_id) for c in customers}
+        msg.add_attachment(
+            full_list_csv(customers, locale, links),
+            maintype="text",
+            subtype="csv",
+            filename=attachment,
+        )  # the message becomes multipart/mixed: alternative + the CSV
+        msg.set_boundary(f"=_mixed_{delivery_id}")
+    msg["Content-Language"] = locale  # last: set_content and add_attachment move Content-*
     return msg
