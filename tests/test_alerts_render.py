@@ -514,9 +514,37 @@ def test_digest_ids_and_eml_files_are_named_by_date_recipient_and_a_short_id(
 
     from kam_transforms.alerts import publish_alerts
 
-    delivery_id = delivery_id_for("Ann.Lee+kam@Example.com", AS_OF, ["C001|no_touchpoint"])
-    assert re.fullmatch(r"kam\.20261031\.ann\.lee-kam_at_example\.com\.[0-9a-f]{12}", delivery_id)
+    delivery_id = delivery_id_for("Ann+kam@Example.com", AS_OF, ["C001|no_touchpoint"])
+    assert re.fullmatch(r"kam\.20261031\.ann-kam_at_example\.com\.[0-9a-f]{12}", delivery_id)
+    # a long address is cut, so the Message-ID header is never folded onto a second line
+    long_id = delivery_id_for("daniel.fischer@kam-demo.example.com", AS_OF, ["C1|x"])
+    assert re.fullmatch(r"kam\.20261031\.daniel\.fischer_at_kam-de\.[0-9a-f]{12}", long_id)
+    [msg] = render(settings, frame(alert(owner_email="daniel.fischer@kam-demo.example.com")))
+    assert b"\r\nMessage-ID: <kam.20261031.daniel.fischer_at_kam-de." in msg.as_bytes()
+    assert parse(msg)["Message-ID"].startswith("<kam.20261031.daniel.fischer_at_kam-de.")
     summary = publish_alerts(frame(alert()), AS_OF, settings, settings.home / "s.sqlite")
     (written,) = summary["files_written"]
     assert re.fullmatch(r"kam\.20261031\.ann_at_example\.com\.[0-9a-f]{12}\.eml",
                         Path(written).name)  # fmt: skip
+
+
+def test_the_capped_digest_renders_in_chromium(settings: Settings, tmp_path: Path) -> None:
+    from browser import dump_dom, ink, screenshot
+    from PIL import Image
+
+    margins = {f"C{i:03d}": 100.0 * i for i in range(500)}
+    [msg] = render(settings, many(500), margins=margins, max_accounts=25)
+    _, body = parts(parse(msg))
+    page = tmp_path / "digest.html"
+    page.write_text(body, encoding="utf-8")
+    png = screenshot(page.as_uri(), tmp_path / "digest.png", width=900, height=1400)
+    colours, share = ink(png)
+    assert colours > 50 and 0.05 < share < 0.95  # text, badges, title bar: neither blank nor solid
+    with Image.open(png) as image:
+        assert image.size == (900, 1400)
+        assert image.convert("RGB").getpixel((450, 40)) == (11, 61, 145)  # the title bar
+    dom = dump_dom(page.as_uri())
+    shown = [f"Customer {i:03d}" for i in range(490, 249, -10)]
+    assert all(name in dom for name in shown) and "Customer 489" not in dom
+    assert "475 more are in the attached kam-alerts-2026-10-31.csv" in dom
+    assert "Summary: 50 HIGH, 150 MEDIUM, 300 LOW alert(s) on 500 account(s)." in dom

@@ -143,11 +143,12 @@ def delivery_id_for(recipient: str, as_of: dt.date, alert_keys: Iterable[str]) -
 
     Used as the ``.eml`` file name and as the local part of the Message-ID; the recipient
     part is the address in lower case with ``@`` as ``_at_`` and any other character outside
-    ``[a-z0-9._-]`` as ``-`` (at most 64 characters).
+    ``[a-z0-9._-]`` as ``-``, cut to 24 characters so the ``Message-ID`` header stays within
+    78 characters and is never folded (the hash covers the whole address).
     """
     address = recipient.strip().lower()
     material = "\n".join([address, as_of.isoformat(), *sorted(set(alert_keys))])
-    slug = re.sub(r"[^a-z0-9._-]", "-", address.replace("@", "_at_"))[:64].strip(".-") or "x"
+    slug = re.sub(r"[^a-z0-9._-]", "-", address.replace("@", "_at_"))[:24].strip("._-") or "x"
     digest = hashlib.sha256(material.encode("utf-8")).hexdigest()[:12]
     return f"kam.{as_of:%Y%m%d}.{slug}.{digest}"
 
