@@ -14,29 +14,44 @@ with
 
 entities as (
 
-    select 'crm/activities' as input_entity, count(*) as input_row_count
+    select
+        'crm/activities' as input_entity,
+        count(*) as input_row_count
     from {{ ref('stg_crm__activities') }}
     union all
-    select 'crm/contacts' as input_entity, count(*) as input_row_count
+    select
+        'crm/contacts' as input_entity,
+        count(*) as input_row_count
     from {{ ref('stg_crm__contacts') }}
     union all
-    select 'crm/opportunities' as input_entity, count(*) as input_row_count
+    select
+        'crm/opportunities' as input_entity,
+        count(*) as input_row_count
     from {{ ref('stg_crm__opportunities') }}
     union all
-    select 'crm/tickets' as input_entity, count(*) as input_row_count
+    select
+        'crm/tickets' as input_entity,
+        count(*) as input_row_count
     from {{ ref('stg_crm__tickets') }}
     union all
-    select 'crm/surveys' as input_entity, count(*) as input_row_count
+    select
+        'crm/surveys' as input_entity,
+        count(*) as input_row_count
     from {{ ref('stg_crm__surveys') }}
     union all
-    select 'erp/invoices' as input_entity, count(*) as input_row_count
+    select
+        'erp/invoices' as input_entity,
+        count(*) as input_row_count
     from {{ ref('stg_erp__invoices') }}
 
 ),
 
 checks as (
 
-    select *
+    select
+        listed.check_type,
+        listed.check_name,
+        listed.input_entity
     from (
         values
         ('alert_rule', 'no_touchpoint', 'crm/activities'),

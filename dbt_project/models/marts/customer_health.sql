@@ -9,7 +9,10 @@
 -- (int_data_coverage). The score is weighted over the known components only.
 
 {%- set weights = var('health_weights') %}
-{%- set component_names = ['revenue_trend', 'payment_discipline', 'satisfaction', 'open_complaints', 'engagement_recency', 'relationship_changes'] %}
+{%- set component_names = [
+    'revenue_trend', 'payment_discipline', 'satisfaction', 'open_complaints', 'engagement_recency',
+    'relationship_changes',
+] %}
 {%- set full_days = var('engagement_full_score_days') %}
 {%- set zero_days = var('engagement_zero_score_days') %}
 {%- set tolerance = var('health_trend_min_change') %}
@@ -76,7 +79,7 @@ components as (
         end as payment_discipline_score,
         -- satisfaction: mean of NPS (0-10 -> 0-100) and CSAT (1-5 -> 0-100); 50 without answers
         case
-            when 'satisfaction_score' in (select check_name from unknown_components) then null
+            when 'satisfaction_score' in (select unknown_components.check_name from unknown_components) then null
             when latest_nps_score is null and latest_csat_score is null then 50.0
             when latest_csat_score is null then 10.0 * latest_nps_score
             when latest_nps_score is null then 25.0 * (latest_csat_score - 1)
@@ -84,14 +87,14 @@ components as (
         end as satisfaction_score,
         -- open complaints: 100 without, 25 points less per open complaint, 0 past the SLA
         case
-            when 'open_complaints_score' in (select check_name from unknown_components) then null
+            when 'open_complaints_score' in (select unknown_components.check_name from unknown_components) then null
             when open_complaint_count = 0 then 100.0
             when oldest_open_complaint_age_days > {{ var('complaint_sla_days') }} then 0.0
             else greatest(100.0 - 25.0 * open_complaint_count, 0.0)
         end as open_complaints_score,
         -- engagement recency: 100 up to the full-score days, linear to 0 at the zero-score days
         case
-            when 'engagement_recency_score' in (select check_name from unknown_components) then null
+            when 'engagement_recency_score' in (select unknown_components.check_name from unknown_components) then null
             when days_since_last_touchpoint is null then 0.0
             when days_since_last_touchpoint <= {{ full_days }} then 100.0
             when days_since_last_touchpoint >= {{ zero_days }} then 0.0
@@ -116,11 +119,11 @@ weighted as (
         components.*,
         (
             {%- for name in component_names %}
-            {{ '+ ' if not loop.first }}coalesce({{ weights.get(name, 0) }} * components.{{ name }}_score, 0)
+                {{ '+ ' if not loop.first }}coalesce({{ weights.get(name, 0) }} * components.{{ name }}_score, 0)
             {%- endfor %}
         ) / nullif(
             {%- for name in component_names %}
-            {{ '+ ' if not loop.first }}case when components.{{ name }}_score is null then 0 else {{ weights.get(name, 0) }} end
+                {{ '+ ' if not loop.first }}{{ weights.get(name, 0) }} * cast({{ name }}_score is not null as integer)
             {%- endfor %},
             0
         ) as weighted_score
