@@ -1,6 +1,6 @@
 """Coverage-aware alert rules on a real run: a demo export whose CRM has header-only
-``activities.csv`` and ``tickets.csv`` (nothing of either ever landed) is landed, built,
-validated, published and alerted with the pipeline's own steps.
+``activities.csv`` and ``tickets.csv`` (declared ``allow_empty``: nothing of either ever
+landed) is landed, built, validated, published and alerted with the pipeline's own steps.
 
 Before the fix the same data raised ``no_touchpoint`` on every key account (no activity at
 all reads as "none for ever") and scored every customer 100 on open complaints; now the
@@ -68,6 +68,13 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         generate(settings.exports_dir, 150, 11, AS_OF)
         header_only(settings.exports_dir / "crm" / "activities.csv")
         header_only(settings.exports_dir / "crm" / "tickets.csv")
+        # a CRM that really holds no activities or tickets says so (else landing refuses
+        # an empty full snapshot, which would delete every key)
+        (settings.exports_dir / "crm" / "_export.json").write_text(
+            json.dumps({"entities": {"activities": {"allow_empty": True},
+                                     "tickets": {"allow_empty": True}}}),
+            encoding="utf-8",
+        )  # fmt: skip
         land_exports(settings.exports_dir, settings.lake_dir, AS_OF)
         built = dbt_build(settings, AS_OF)
         validate_build(settings, AS_OF, "run-1", build_id=built["build_id"])
