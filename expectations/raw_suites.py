@@ -1,43 +1,47 @@
-"""Raw Great Expectations suites: one per canonical entity, built from its rule table.
+"""Raw suites: one per canonical entity, built from its rule table, evaluated in DuckDB.
 
-Each new batch is validated (as a pandas frame, typed from its canonical text) before it
-becomes visible in the lake. The thin modules ``expectations/raw_<entity>.py`` name one
-entity each (``SOURCE``, ``ENTITY``, ``build``); this module holds the shared builder.
+Each new batch is validated before it becomes visible in the lake. :func:`checks` declares an
+entity's expectations once; :func:`validate_raw` computes every one of them exactly as an
+aggregate in DuckDB over the rows about to land (a temp Parquet file, any size, no pandas
+and no Great Expectations import on the landing path), and :func:`build` turns the same
+declarations into a Great Expectations suite (the thin modules ``expectations/raw_<entity>.py``
+name one entity each: ``SOURCE``, ``ENTITY``, ``build``).
 
 What a raw suite checks:
 
 - every canonical column is present (extra columns allowed);
 - the key is not null and unique (compound keys as a whole);
-- numbers parse; amounts and quantities are not negative, fx rates positive; bounded
-  values in range;
-- currencies are in the known set (fx currencies of the batch/lake and the base currency);
+- amounts and quantities are not negative, fx rates positive; bounded values in range;
+- currencies are in the known set (landed fx currencies and the base currency);
 - event dates and timestamps are plausible (after 1990) and not after the as-of date;
-- foreign keys resolve within the landed data (non-blocking: parents land in parallel).
+- foreign keys resolve to a live key of the parent's landed state (non-blocking: parents
+  land in parallel; exact at any size, skipped only while the parent has no landed batch).
 
-Expectations carry ``meta.blocking``; a failed blocking one fails the entity
+Expectations carry ``blocking``; a failed blocking one fails the entity
 (:class:`RawSuiteFailed`), a failed non-blocking one is reported as a warning.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from kam_transforms.entities import Entity
+from kam_transforms.entities import Entity, entity
+from kam_transforms.extract.lake import create_live, quote, state_files
 from kam_transforms.extract.rules import rules_for
 
-__all__ = ["EARLIEST", "RawSuiteFailed", "build", "suite_name", "typed_frame", "validate_raw_batch"]
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = ["EARLIEST", "Check", "RawSuiteFailed", "build", "checks", "suite_name", "validate_raw"]
 
 log = logging.getLogger(__name__)
 
 #: Dates before this are implausible for any KAM record.
 EARLIEST = datetime(1990, 1, 1)
-#: Foreign keys are only checked when the parent has at most this many landed keys.
-_FK_MAX_KEYS = 200_000
 
 
 class RawSuiteFailed(RuntimeError):
@@ -48,17 +52,56 @@ def suite_name(ent: Entity) -> str:
     return f"raw_{ent.source}_{ent.name}"
 
 
-def typed_frame(frame: pd.DataFrame, ent: Entity) -> pd.DataFrame:
-    """The canonical text batch with numbers as floats and dates/timestamps as naive UTC."""
+@dataclass(frozen=True)
+class Check:
+    """One raw expectation (named as Great Expectations names it)."""
+
+    expectation: str
+    column: str | None = None
+    columns: tuple[str, ...] = ()
+    min_value: float | datetime | None = None
+    max_value: float | datetime | None = None
+    strict_min: bool = False
+    value_set: tuple[str, ...] = ()
+    #: A foreign key: values must be live keys of this parent entity.
+    parent: Entity | None = None
+    #: Compare as timestamps (``True``) or as numbers (``False``) in a between check.
+    temporal: bool = False
+    blocking: bool = True
+
+
+def checks(ent: Entity, as_of: date, known_currencies: set[str] | None = None) -> list[Check]:
+    """The raw expectations of ``ent`` for a batch as of ``as_of``."""
     rules = rules_for(ent)
-    out = frame.copy()
-    for col in rules.numbers:
-        if col in out:
-            out[col] = pd.to_numeric(out[col], errors="coerce")
-    for col in rules.timestamps + rules.dates:
-        if col in out:
-            parsed = pd.to_datetime(out[col], format="ISO8601", errors="coerce", utc=True)
-            out[col] = parsed.dt.tz_localize(None)
+    latest = datetime.combine(as_of + timedelta(days=1), time()) - timedelta(microseconds=1)
+    out = [Check("expect_table_columns_to_match_set", columns=ent.columns)]
+    out += [Check("expect_column_values_to_not_be_null", k) for k in ent.key]
+    if len(ent.key) == 1:
+        out.append(Check("expect_column_values_to_be_unique", ent.key[0]))
+    else:
+        out.append(Check("expect_compound_columns_to_be_unique", columns=ent.key))
+    between = "expect_column_values_to_be_between"
+    out += [Check(between, c, min_value=0) for c in rules.non_negative]
+    out += [Check(between, c, min_value=0, strict_min=True) for c in rules.positive]
+    out += [Check(between, c, min_value=lo, max_value=hi) for c, (lo, hi) in rules.ranges.items()]
+    if known_currencies is not None:
+        known = tuple(sorted(known_currencies))
+        in_set = "expect_column_values_to_be_in_set"
+        out += [Check(in_set, c, value_set=known) for c in rules.currencies]
+    out += [
+        Check(between, c, min_value=EARLIEST, max_value=latest, temporal=True)
+        for c in rules.not_after_as_of
+    ]
+    out += [
+        Check(
+            "expect_column_values_to_be_in_set",
+            col,
+            parent=entity(ent.source, parent),
+            blocking=False,
+        )
+        for col, parent in rules.references.items()
+        if len(entity(ent.source, parent).key) == 1
+    ]
     return out
 
 
@@ -69,131 +112,160 @@ def build(
     known_currencies: set[str] | None = None,
     references: dict[str, list[str]] | None = None,
 ) -> Any:
-    """The raw suite of ``ent`` for a batch as of ``as_of``.
+    """The raw suite of ``ent`` as a Great Expectations suite (the same :func:`checks`).
 
-    ``references`` maps a foreign-key column to the parent keys landed so far.
+    ``references`` maps a foreign-key column to the parent keys to check against (foreign
+    keys without an entry are left out).
     """
     e = gx.expectations
-    rules = rules_for(ent)
-    block = {"blocking": True}
-    warn = {"blocking": False}
-    latest = datetime.combine(as_of + timedelta(days=1), time()) - timedelta(microseconds=1)
+    gx.get_context(mode="ephemeral")  # a suite needs an active context
     suite = gx.ExpectationSuite(name=suite_name(ent))
-    items: list[Any] = [
-        e.ExpectTableColumnsToMatchSet(column_set=list(ent.columns), exact_match=False, meta=block),
-    ]
-    for col in ent.key:
-        items.append(e.ExpectColumnValuesToNotBeNull(column=col, meta=block))
-    if len(ent.key) == 1:
-        items.append(e.ExpectColumnValuesToBeUnique(column=ent.key[0], meta=block))
-    else:
-        items.append(e.ExpectCompoundColumnsToBeUnique(column_list=list(ent.key), meta=block))
-    for col in rules.non_negative:
-        items.append(e.ExpectColumnValuesToBeBetween(column=col, min_value=0, meta=block))
-    for col in rules.positive:
-        items.append(
-            e.ExpectColumnValuesToBeBetween(column=col, min_value=0, strict_min=True, meta=block)
-        )
-    for col, (lo, hi) in rules.ranges.items():
-        items.append(
-            e.ExpectColumnValuesToBeBetween(column=col, min_value=lo, max_value=hi, meta=block)
-        )
-    if known_currencies is not None:
-        for col in rules.currencies:
-            items.append(
-                e.ExpectColumnValuesToBeInSet(
-                    column=col, value_set=sorted(known_currencies), meta=block
-                )
+    for c in checks(ent, as_of, known_currencies):
+        meta = {"blocking": c.blocking}
+        if c.expectation == "expect_table_columns_to_match_set":
+            item = e.ExpectTableColumnsToMatchSet(
+                column_set=list(c.columns), exact_match=False, meta=meta
             )
-    for col in rules.not_after_as_of:
-        items.append(
-            e.ExpectColumnValuesToBeBetween(
-                column=col, min_value=EARLIEST, max_value=latest, meta=block
+        elif c.expectation == "expect_column_values_to_not_be_null":
+            item = e.ExpectColumnValuesToNotBeNull(column=c.column, meta=meta)
+        elif c.expectation == "expect_column_values_to_be_unique":
+            item = e.ExpectColumnValuesToBeUnique(column=c.column, meta=meta)
+        elif c.expectation == "expect_compound_columns_to_be_unique":
+            item = e.ExpectCompoundColumnsToBeUnique(column_list=list(c.columns), meta=meta)
+        elif c.expectation == "expect_column_values_to_be_between":
+            bounds = {"min_value": c.min_value, "max_value": c.max_value}
+            extra = {"strict_min": True} if c.strict_min else {}
+            item = e.ExpectColumnValuesToBeBetween(column=c.column, **bounds, **extra, meta=meta)
+        elif c.parent is not None:
+            if c.column not in (references or {}):
+                continue
+            values = (references or {})[str(c.column)]
+            item = e.ExpectColumnValuesToBeInSet(column=c.column, value_set=values, meta=meta)
+        else:
+            item = e.ExpectColumnValuesToBeInSet(
+                column=c.column, value_set=list(c.value_set), meta=meta
             )
-        )
-    for col, keys in (references or {}).items():
-        items.append(e.ExpectColumnValuesToBeInSet(column=col, value_set=keys, meta=warn))
-    for item in items:
         suite.add_expectation(item)
     return suite
 
 
-def _references(
-    ent: Entity, frame: pd.DataFrame, lake_dir: Path | None, as_of: date
-) -> dict[str, list[str]]:
-    """Parent keys per foreign-key column: landed so far plus this batch (when cheap)."""
-    if lake_dir is None:
-        return {}
-    from kam_transforms.entities import entity
-    from kam_transforms.extract.landing import landed_rows
-
-    out: dict[str, list[str]] = {}
-    for col, parent_name in rules_for(ent).references.items():
-        if col not in frame or frame[col].notna().sum() == 0:
-            continue
-        parent = entity(ent.source, parent_name)
-        if len(parent.key) != 1:
-            continue
-        keys = set(landed_rows(lake_dir, parent, as_of, columns=[])[parent.key[0]].dropna())
-        if parent.name == ent.name:
-            keys |= set(frame[parent.key[0]].dropna())
-        if not keys or len(keys) > _FK_MAX_KEYS:
-            continue  # parent not landed yet (parallel first run) or too big to check here
-        out[col] = sorted(keys)
-    return out
+# --------------------------------------------------------------------------- DuckDB evaluation
 
 
-def validate_raw_batch(
-    frame: pd.DataFrame,
+def _typed(c: Check) -> str:
+    col = quote(str(c.column))
+    if c.temporal:
+        return f"try_cast(replace(replace({col}, 'T', ' '), 'Z', '') as timestamp)"
+    return f"try_cast({col} as double)"
+
+
+def _unexpected(c: Check, relation: str) -> tuple[str, list[Any]]:
+    """SQL selecting the offending values of ``c`` in ``relation`` and its parameters."""
+    if c.expectation == "expect_column_values_to_not_be_null":
+        return f"select null from {relation} where {quote(str(c.column))} is null", []  # noqa: S608
+    if c.expectation.endswith("_to_be_unique"):
+        cols = [quote(k) for k in (c.columns or (str(c.column),))]
+        keys = ", ".join(cols)
+        where = " and ".join(f"{k} is not null" for k in cols)
+        return (
+            f"select {cols[0]} from (select {keys}, count(*) over (partition by {keys}) as _n "  # noqa: S608
+            f"from {relation} where {where}) where _n > 1",
+            [],
+        )
+    if c.expectation == "expect_column_values_to_be_between":
+        v = _typed(c)
+        cond, params = [], []
+        if c.min_value is not None:
+            cond.append(f"{v} {'<=' if c.strict_min else '<'} ?")
+            params.append(c.min_value)
+        if c.max_value is not None:
+            cond.append(f"{v} > ?")
+            params.append(c.max_value)
+        return (
+            f"select {quote(str(c.column))} from {relation} "  # noqa: S608
+            f"where {v} is not null and ({' or '.join(cond)})",
+            params,
+        )
+    col = quote(str(c.column))
+    return (
+        f"select {col} from {relation} where {col} is not null "  # noqa: S608
+        f"and not list_contains(?, {col})",
+        [list(c.value_set)],
+    )
+
+
+def _foreign(
+    con: duckdb.DuckDBPyConnection, c: Check, relation: str, lake_dir: Path, as_of: date
+) -> tuple[str, list[Any]] | None:
+    """SQL selecting the foreign-key values of ``relation`` the parent's live keys lack;
+    None while the parent has no landed batch (it may land in parallel)."""
+    assert c.parent is not None  # noqa: S101
+    files = state_files(lake_dir, c.parent, as_of, before=False)
+    if not files:
+        return None
+    table = f"parent_{c.parent.name}"
+    create_live(con, table, files, c.parent, columns=[])
+    key, col = quote(c.parent.key[0]), quote(str(c.column))
+    return (
+        f"select v.{col} from {relation} v anti join {quote(table)} p "  # noqa: S608
+        f"on trim(cast(p.{key} as varchar)) = trim(v.{col}) where v.{col} is not null",
+        [],
+    )
+
+
+def validate_raw(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
     ent: Entity,
     as_of: date,
     *,
     lake_dir: Path | None = None,
     known_currencies: set[str] | None = None,
 ) -> dict[str, Any]:
-    """Validate the rows about to land; raise :class:`RawSuiteFailed` on a blocking failure.
+    """Evaluate the raw suite on ``relation`` (the live rows about to land, canonical text);
+    raise :class:`RawSuiteFailed` on a blocking failure.
 
-    ``frame`` holds the canonical text columns (after the row rules). Returns
-    ``{"suite", "evaluated", "warnings"}``; tombstones (``is_deleted = true``) are only
-    checked for their key.
+    Returns ``{"suite", "evaluated", "warnings"}``; every count is exact.
     """
-    import great_expectations as gx
-
-    from kam_transforms.validate import _context, _outcomes
-
-    live = frame
-    if "is_deleted" in frame:
-        live = frame[frame["is_deleted"].fillna("false") != "true"]
-    typed = typed_frame(live, ent)
-    context = _context(gx)
     name = suite_name(ent)
-    batch = (
-        context.data_sources.add_pandas(name)
-        .add_dataframe_asset(name)
-        .add_batch_definition_whole_dataframe("batch")
-        .get_batch(batch_parameters={"dataframe": typed})
-    )
-    suite = context.suites.add(
-        build(gx, ent, as_of, known_currencies, _references(ent, live, lake_dir, as_of))
-    )
-    result = batch.validate(suite)
-    outcomes = _outcomes(name, result)
-    blocking = {
-        r.expectation_config.type + str(r.expectation_config.kwargs.get("column")): bool(
-            (r.expectation_config.meta or {}).get("blocking", True)
+    total = con.execute(f"select count(*) from {relation}").fetchall()[0][0]  # noqa: S608
+    present = {r[0] for r in con.execute(f"describe select * from {relation}").fetchall()}  # noqa: S608
+    failed: list[str] = []
+    warnings: list[str] = []
+    evaluated = 0
+    for c in checks(ent, as_of, known_currencies):
+        where = f" on {c.column}" if c.column else ""
+        if c.expectation == "expect_table_columns_to_match_set":
+            evaluated += 1
+            missing = [col for col in c.columns if col not in present]
+            if missing:
+                failed.append(f"{name}.{c.expectation}: missing {', '.join(missing)}")
+            continue
+        if c.parent is not None:
+            if lake_dir is None or c.column not in present:
+                continue
+            query = _foreign(con, c, relation, lake_dir, as_of)
+            if query is None:
+                continue
+        else:
+            query = _unexpected(c, relation)
+        evaluated += 1
+        sql, params = query
+        bad = con.execute(f"select count(*) from ({sql})", params).fetchall()[0][0]  # noqa: S608
+        if not bad:
+            continue
+        sample = con.execute(f"select distinct * from ({sql}) limit 3", params).fetchall()  # noqa: S608
+        shown = ", ".join(str(r[0]) for r in sample if r[0] is not None)
+        text = f"{name}.{c.expectation}{where}: {bad} of {total} rows" + (
+            f" (e.g. {shown})" if shown else ""
         )
-        for r in result.results
-    }
-    failed = [
-        o for o in outcomes if not o.success and blocking.get(o.expectation + str(o.column), True)
-    ]
-    warnings = [o.describe() for o in outcomes if not o.success and o not in failed]
+        (failed if c.blocking else warnings).append(text)
     for w in warnings:
         log.warning("raw suite warning: %s", w)
     if failed:
-        lines = "\n  ".join(o.describe() for o in failed)
+        lines = "\n  ".join(failed)
         raise RawSuiteFailed(
-            f"raw suite {name} failed {len(failed)} of {len(outcomes)} expectations as of "
+            f"raw suite {name} failed {len(failed)} of {evaluated} expectations as of "
             f"{as_of}:\n  {lines}"
         )
-    return {"suite": name, "evaluated": len(outcomes), "warnings": warnings}
+    return {"suite": name, "evaluated": evaluated, "warnings": warnings}

@@ -17,7 +17,10 @@ import duckdb
 
 __all__ = ["connect", "duckdb_config"]
 
-_SIZE = re.compile(r"^\s*(\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)|\d{1,2}(\.\d+)?%|100%)\s*$")
+#: A DuckDB memory size (``8GB``) or a share of the machine (``60%``).
+SIZE_PATTERN = _SIZE = re.compile(
+    r"^\s*(\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)|\d{1,2}(\.\d+)?%|100%)\s*$"
+)
 
 
 def duckdb_config() -> dict[str, str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from kam_transforms.locks import LockHeld, extract_lock_name, hold, holder, lock_path
@@ -208,11 +209,12 @@ def test_rollback_works_when_serving_is_missing(tmp_path: Path) -> None:
 
 
 def test_two_extracts_of_one_entity_never_share_or_delete_a_live_tmp(tmp_path: Path) -> None:
-    from kam_transforms.extract.landing import _clean_stale_tmp, _write_tmp
+    from kam_transforms.extract.landing import _clean_stale_tmp, _tmp_path
 
     target = tmp_path / "raw" / "batch.parquet"
-    table = pa.table({"x": [1, 2]})
-    first, second = _write_tmp(table, target), _write_tmp(table, target)
+    first, second = _tmp_path(target), _tmp_path(target)
+    for tmp in (first, second):
+        pq.write_table(pa.table({"x": [1, 2]}), tmp)
     assert first != second and first.exists() and second.exists()
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()

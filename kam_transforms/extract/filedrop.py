@@ -33,13 +33,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-import pyarrow as pa
-
 from kam_transforms.entities import Entity
 from kam_transforms.extract.export_config import ExportSpec, config_path, export_spec
 from kam_transforms.extract.files import ExtractError
-from kam_transforms.extract.landing import SchemaDriftError
+from kam_transforms.extract.landing import Part, SchemaDriftError
 from kam_transforms.extract.readers import DATA_SUFFIXES, ExportFile, open_export
 from kam_transforms.extract.run import Fetched, Window
 from kam_transforms.extract.snapshot import Snapshot
@@ -165,15 +162,6 @@ def open_entity_files(files: list[Path], ent: Entity, spec: ExportSpec) -> list[
     return opened
 
 
-def _frame(export: ExportFile) -> pd.DataFrame:
-    batches = list(export.batches())
-    if not batches:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in export.columns})
-    if all(b.schema == batches[0].schema for b in batches):
-        return pa.Table.from_batches(batches).to_pandas()
-    return pd.concat([b.to_pandas() for b in batches], ignore_index=True)
-
-
 class FileDropConnector:
     """Full-snapshot exports dropped by the source system (no watermark window)."""
 
@@ -194,21 +182,17 @@ class FileDropConnector:
         spec = _spec(self.exports_dir, ent)
         opened = open_entity_files(found.files, ent, spec)
         warnings = [w for export in opened for w in export.warnings]
-        frames = []
-        for export in opened:
-            frame = _frame(export)
-            frame["__origin"] = str(export.path)
-            frame["__row"] = range(1, len(frame) + 1)
-            frames.append(frame)
-        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        # Each file streams its record batches into the landing: no file is held whole.
+        parts = [Part(str(e.path), tuple(e.columns), e.batches) for e in opened]
         origin = str(found.files[0]) if len(found.files) == 1 else str(found.files[0].parent)
         for path in found.ignored:
             log.warning("%s: ignored (not an export file of %s)", path, ent.qualified_name)
         for warning in warnings:
             log.warning("%s", warning)
         return Fetched(
-            frame=frame,
+            frame=None,
             origin=origin,
+            parts=parts,
             formats=spec.all_formats(),
             snapshot=(
                 Snapshot(allow_empty=spec.allow_empty, max_shrink=float(spec.max_shrink))

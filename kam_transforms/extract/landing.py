@@ -1,21 +1,33 @@
-"""The shared landing path: one canonical batch in, raw + quarantine Parquet out, atomically.
+"""The shared landing path: a batch streamed in bounded chunks, raw + quarantine Parquet out.
 
-Every connector (file drop, HubSpot, Odoo) produces a frame in canonical column names and
-calls :func:`land_batch`. It
+Every connector (file drop, HubSpot, Odoo) hands over its batch in canonical column names:
+as :class:`Part` streams (one per file or listing, each a sequence of Arrow record batches
+or frames) to :func:`land_parts`, or as one frame to :func:`land_batch`. Memory is bounded by
+a chunk (:data:`CHUNK_ROWS` rows), never the whole entity:
 
-1. checks the schema: every canonical column present (a missing one fails the entity,
-   naming source, entity and column), a value of an impossible type (a list in a text
-   column, a number in a date column, a column of which no value parses) fails it too;
-   new source columns are carried through as text;
-2. renders every value as text (timestamps ``2026-01-31T09:15:00Z`` UTC, dates
-   ``2026-01-31``, booleans ``true``/``false``) and applies the entity's row rules
-   (:mod:`kam_transforms.extract.rules`): each bad row goes to quarantine with its reasons;
-3. checks rows in = rows landed + rows quarantined;
-4. runs the entity's raw Great Expectations suite on the rows to land (a blocking failure
-   fails the entity before anything becomes visible);
-5. writes the batch and its quarantine to hidden temporary files and renames them into
-   ``lake/raw|quarantine/<source>/<entity>/as_of=<date>/<batch_id>.parquet``, then removes
-   the date's older batches: a reader sees the old batch or the new one, never a part.
+1. **schema**: every canonical column present in every part (a missing one fails the
+   entity, naming source, entity, column and origin); a value of an impossible type (a list
+   in a text column, a number in a date column, a column of which no value parses) fails it
+   too; new source columns are carried through as text;
+2. **row rules**, chunk by chunk (:mod:`kam_transforms.extract.rowrules`): every value is
+   rendered as text and normalised, each bad row gets its reasons; every row is written at
+   once, with its position, row number, origin and reasons, to a hidden staged Parquet file
+   (``pyarrow.parquet.ParquetWriter``, one row group per chunk);
+3. **whole-batch checks in DuckDB** over the staged file: keys repeated anywhere in the batch
+   (after the same trimming as staging) add ``duplicate key ...`` to those rows' reasons; a
+   full snapshot lands tombstones for vanished keys and fails when empty, wholly quarantined
+   or shrunk too much (:mod:`kam_transforms.extract.snapshot`); rows in = rows landed + rows
+   quarantined is checked;
+4. the entity's **raw suite** (:mod:`expectations.raw_suites`) runs in DuckDB on the rows to
+   land, foreign keys exactly against the parents' landed keys; a blocking failure fails the
+   entity before anything becomes visible;
+5. **atomic publish**: the rows to land (then the tombstones) and the quarantine are
+   streamed from DuckDB into hidden temporary files, which are renamed into
+   ``lake/raw|quarantine/<source>/<entity>/as_of=<date>/<batch_id>.parquet``; then the
+   date's older batches are removed: a reader sees the old batch or the new one, never a part.
+
+DuckDB's memory here is ``KAM_LANDING_MEMORY_LIMIT`` (default ``1GB``; it spills to a
+temporary folder beyond that).
 """
 
 from __future__ import annotations
@@ -24,14 +36,14 @@ import hashlib
 import logging
 import os
 import re
+import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -40,22 +52,35 @@ import pyarrow.parquet as pq
 
 from kam_transforms.entities import Entity
 from kam_transforms.extract.files import ExtractError, LandResult, partition_dir
-from kam_transforms.extract.rules import MAX_MAGNITUDE, EntityRules, rules_for
+from kam_transforms.extract.lake import SNAPSHOT_METADATA, quote
+from kam_transforms.extract.rowrules import (
+    Drift,
+    SchemaDriftError,
+    apply_rules,
+    canonical_text,
+    kind_of,
+)
+from kam_transforms.extract.rules import rules_for
 from kam_transforms.extract.snapshot import (
-    SNAPSHOT_METADATA,
     Snapshot,
     check_not_empty,
     check_shrink,
-    vanished_keys,
+    previous_state,
 )
 
+if TYPE_CHECKING:
+    import duckdb
+
 __all__ = [
+    "CHUNK_ROWS",
     "PAUSE_ENV",
     "BatchOutcome",
+    "Part",
     "RawValidationError",
     "SchemaDriftError",
     "canonical_text",
     "land_batch",
+    "land_parts",
     "landed_currencies",
     "landed_rows",
 ]
@@ -65,20 +90,16 @@ log = logging.getLogger(__name__)
 #: Test hook: seconds to sleep after the batch is written to its temporary file and before
 #: it is renamed into place (lets a test kill an extract at the worst moment).
 PAUSE_ENV = "KAM_EXTRACT_PAUSE_BEFORE_PUBLISH"
+#: DuckDB's memory limit while landing (whole-batch checks spill beyond it).
+MEMORY_ENV = "KAM_LANDING_MEMORY_LIMIT"
+#: The most rows the row rules hold at once.
+CHUNK_ROWS = 100_000
 
-_TRUE = {"true", "1", "yes", "y", "t"}
-_FALSE = {"false", "0", "no", "n", "f"}
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
-#: A typed column whose every value (at least this many) fails to parse is schema drift.
-_DRIFT_MIN_VALUES = 2
-
-
-class SchemaDriftError(ExtractError):
-    """A required column is missing or a column holds an impossible type."""
+Chunk: TypeAlias = pd.DataFrame | pa.RecordBatch | pa.Table
 
 
 class RawValidationError(ExtractError):
-    """The raw Great Expectations suite failed on a batch; nothing was landed."""
+    """The raw suite failed on a batch; nothing was landed."""
 
 
 @dataclass(frozen=True)
@@ -94,264 +115,149 @@ class BatchOutcome(LandResult):
     origin: str = ""
 
 
-# --------------------------------------------------------------------------- text rendering
+@dataclass(frozen=True)
+class Part:
+    """One origin of a batch (a file, a listing, a query): its columns and its rows in order.
 
-
-def _is_missing(v: Any) -> bool:
-    if v is None:
-        return True
-    if isinstance(v, float) and np.isnan(v):
-        return True
-    return v is pd.NaT or (isinstance(v, type(pd.NA)) and v is pd.NA)
-
-
-def _iso_ts(v: datetime | pd.Timestamp) -> str:
-    ts = pd.Timestamp(v)
-    ts = ts.tz_localize(UTC) if ts.tzinfo is None else ts.tz_convert(UTC)
-    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _scalar_text(v: Any, kind: str, where: str) -> str | None:
-    """One value as canonical text; raises ``SchemaDriftError`` for an impossible type."""
-    if _is_missing(v):
-        return None
-    if isinstance(v, str):
-        return v
-    if isinstance(v, bool | np.bool_):
-        if kind in ("number", "date", "timestamp"):
-            raise SchemaDriftError(f"{where}: a boolean ({v!r}) cannot be a {kind}")
-        return "true" if v else "false"
-    if isinstance(v, datetime | pd.Timestamp):
-        if kind in ("number", "boolean"):
-            raise SchemaDriftError(f"{where}: a timestamp ({v!r}) cannot be a {kind}")
-        return v.strftime("%Y-%m-%d") if kind == "date" else _iso_ts(v)
-    if isinstance(v, date):
-        if kind in ("number", "boolean"):
-            raise SchemaDriftError(f"{where}: a date ({v!r}) cannot be a {kind}")
-        return v.isoformat()
-    if isinstance(v, int | np.integer):
-        if kind in ("date", "timestamp"):
-            raise SchemaDriftError(f"{where}: a number ({v!r}) cannot be a {kind}")
-        return str(int(v))
-    if isinstance(v, float | np.floating):
-        if kind in ("date", "timestamp"):
-            raise SchemaDriftError(f"{where}: a number ({v!r}) cannot be a {kind}")
-        f = float(v)
-        return str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
-    if isinstance(v, Decimal):
-        if kind in ("date", "timestamp"):
-            raise SchemaDriftError(f"{where}: a number ({v!r}) cannot be a {kind}")
-        return str(v)
-    raise SchemaDriftError(f"{where}: a {type(v).__name__} value ({str(v)[:40]!r}) is not a scalar")
-
-
-def canonical_text(series: pd.Series, kind: str, where: str) -> pd.Series:
-    """Render a column of any input type as text (``kind``: text/number/date/timestamp/boolean).
-
-    Strings are kept verbatim (they are parsed by the rules); typed values are rendered
-    canonically. Raises :class:`SchemaDriftError` when a value cannot be of ``kind``.
+    ``chunks`` is called once and yields Arrow record batches (or tables, or frames) in
+    canonical column names; row numbers count from 1 per part.
     """
-    if pd.api.types.is_string_dtype(series.dtype) and not pd.api.types.is_object_dtype(
-        series.dtype
-    ):
-        return series.astype(object).where(series.notna(), None)
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        if kind in ("number", "boolean"):
-            raise SchemaDriftError(f"{where}: a timestamp column cannot be a {kind}")
-        ts = series.dt.tz_localize(UTC) if series.dt.tz is None else series.dt.tz_convert(UTC)
-        fmt = "%Y-%m-%d" if kind == "date" else "%Y-%m-%dT%H:%M:%SZ"
-        return ts.dt.strftime(fmt).astype(object).where(series.notna(), None)
-    return pd.Series(
-        [_scalar_text(v, kind, where) for v in series.to_numpy(dtype=object)],
-        index=series.index,
-        dtype=object,
-    )
+
+    origin: str
+    columns: tuple[str, ...]
+    chunks: Callable[[], Iterable[Chunk]]
+
+    @classmethod
+    def of_frame(cls, frame: pd.DataFrame, origin: str) -> Part:
+        """A part holding one frame (connectors that build their batch in memory)."""
+        return cls(origin, tuple(str(c) for c in frame.columns), lambda: [frame])
 
 
-# --------------------------------------------------------------------------- row rules
+# --------------------------------------------------------------------------- pass 1: rules
+
+
+def _frames(part: Part, rows: int) -> Iterator[pd.DataFrame]:
+    """The part's rows as frames of at most ``rows`` rows."""
+    for chunk in part.chunks():
+        if isinstance(chunk, pd.DataFrame):
+            for start in range(0, len(chunk), rows):
+                frame = chunk.iloc[start : start + rows].reset_index(drop=True)
+                frame.columns = list(part.columns)
+                yield frame
+            continue
+        for start in range(0, chunk.num_rows, rows):
+            frame = chunk.slice(start, rows).to_pandas()
+            frame.columns = list(part.columns)
+            yield frame
+
+
+def _schema_check(parts: Sequence[Part], ent: Entity, required: list[str]) -> list[str]:
+    """The batch's columns: canonical ones, then extras in order of appearance."""
+    extras: list[str] = []
+    for part in parts:
+        names = list(part.columns)
+        missing = [c for c in required if c not in names]
+        if missing:
+            raise SchemaDriftError(
+                f"{ent.source}/{ent.name}: required column {', '.join(missing)} missing from "
+                f"{part.origin}"
+            )
+        dupes = sorted({c for c in names if names.count(c) > 1})
+        if dupes:
+            raise SchemaDriftError(
+                f"{ent.source}/{ent.name}: column {', '.join(dupes)} appears twice in "
+                f"{part.origin}"
+            )
+        reserved = [c for c in names if c.startswith("_")]
+        if reserved:
+            raise SchemaDriftError(
+                f"{ent.source}/{ent.name}: column {', '.join(reserved)} from {part.origin} "
+                f"uses the reserved '_' prefix"
+            )
+        extras.extend(c for c in names if c not in ent.columns and c not in extras)
+    return [*ent.columns, *extras]
+
+
+def _arrow(text: pd.Series) -> pa.Array:
+    return pa.array(text.to_numpy(dtype=object), pa.string(), from_pandas=True)
 
 
 @dataclass
-class _Reasons:
-    n: int
-    frame: pd.DataFrame | None = None
-    texts: list[list[str]] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
+class _Staged:
+    """What pass 1 wrote and counted."""
 
-    def __post_init__(self) -> None:
-        self.texts = [[] for _ in range(self.n)]
-
-    def add(self, mask: np.ndarray, rule: str, template: str, col: str = "") -> None:
-        """Flag rows; ``template`` may name ``{col}`` and ``{value}`` (the cell's text)."""
-        assert self.frame is not None  # noqa: S101
-        frame = self.frame
-        self.add_each(
-            mask,
-            rule,
-            lambda i: template.format(col=col, value=repr(frame[col].iat[i]) if col else ""),
-        )
-
-    def add_each(self, mask: np.ndarray, rule: str, message: Callable[[int], str]) -> None:
-        rows = np.flatnonzero(mask)
-        if len(rows):
-            self.counts[rule] = self.counts.get(rule, 0) + len(rows)
-        for i in rows:
-            self.texts[i].append(message(int(i)))
-
-    def bad(self) -> np.ndarray:
-        return np.array([bool(t) for t in self.texts], dtype=bool)
+    path: Path
+    rows_in: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    digest: Any = field(default_factory=hashlib.sha256)
 
 
-def _parse_times(text: pd.Series, fmt: str | None) -> pd.Series:
-    values = text.where(text.notna(), None).astype(object)
-    if fmt:
-        return pd.to_datetime(values, format=fmt, errors="coerce", utc=True)
-    return pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)
-
-
-def _check_drift(ent: Entity, col: str, text: pd.Series, ok: pd.Series, kind: str) -> None:
-    present = text.notna()
-    if int(present.sum()) >= _DRIFT_MIN_VALUES and not bool((ok & present).any()):
-        sample = ", ".join(repr(v) for v in text[present].head(3))
-        raise SchemaDriftError(
-            f"{ent.source}/{ent.name}: column {col} has an impossible type: no value parses "
-            f"as a {kind} (e.g. {sample})"
-        )
-
-
-def _apply_rules(
-    frame: pd.DataFrame,
+def _stage(
+    parts: Sequence[Part],
     ent: Entity,
-    rules: EntityRules,
+    order: list[str],
+    path: Path,
     known_currencies: set[str] | None,
+    fx_landed: bool,
     formats: dict[str, str],
-) -> tuple[pd.DataFrame, _Reasons]:
-    """Normalise typed columns in place and collect each row's reasons (vectorised)."""
-    n = len(frame)
-    reasons = _Reasons(n, frame)
-    deleted = (
-        frame["is_deleted"].fillna("").str.strip().str.lower().isin(_TRUE).to_numpy()
-        if "is_deleted" in frame
-        else np.zeros(n, dtype=bool)
-    )
-    live = ~deleted
+    rows: int,
+) -> _Staged:
+    """Pass 1: rules chunk by chunk, every row written to the staged file with its reasons."""
+    rules = rules_for(ent)
+    drift = Drift()
+    staged = _Staged(path)
+    schema = pa.schema(
+        [(c, pa.string()) for c in order]
+        + [("_pos", pa.int64()), ("_row_number", pa.int64()), ("_source_file", pa.string()),
+           ("_reason", pa.string())]
+    )  # fmt: skip
+    staged.digest.update("\x1f".join(order).encode("utf-8"))
+    with pq.ParquetWriter(path, schema) as writer:
+        for part in parts:
+            row_number = 0
+            for frame in _frames(part, rows):
+                where = f"{ent.source}/{ent.name}: column {{}} from {part.origin}"
+                text = pd.DataFrame(
+                    {
+                        c: (
+                            canonical_text(frame[c], kind_of(c, rules), where.format(c))
+                            if c in frame
+                            else pd.Series([None] * len(frame), dtype=object)
+                        )
+                        for c in order
+                    }
+                )
+                text, reasons = apply_rules(text, ent, rules, known_currencies, formats, drift)
+                if known_currencies is not None and not fx_landed:
+                    _require_fx(ent, text, rules.currencies, known_currencies)
+                n = len(text)
+                texts = ["; ".join(t) if t else None for t in reasons.texts]
+                for rule, count in reasons.counts.items():
+                    staged.reasons[rule] = staged.reasons.get(rule, 0) + count
+                staged.digest.update(pd.util.hash_pandas_object(text, index=False).to_numpy())
+                columns = [_arrow(text[c]) for c in order] + [
+                    pa.array(np.arange(staged.rows_in, staged.rows_in + n), pa.int64()),
+                    pa.array(np.arange(row_number + 1, row_number + n + 1), pa.int64()),
+                    pa.array([part.origin] * n, pa.string()),
+                    pa.array(texts, pa.string()),
+                ]
+                writer.write_table(pa.Table.from_arrays(columns, schema=schema))
+                staged.rows_in += n
+                row_number += n
+    drift.check(ent)
+    return staged
 
-    # Keys and foreign keys are trimmed as staging trims them (``ORD-5 `` is ``ORD-5``).
-    for col in dict.fromkeys([*ent.key, *rules.references]):
-        if col in frame:
-            frame[col] = frame[col].where(frame[col].isna(), frame[col].astype(str).str.strip())
 
-    # Required values, keys first (keys are required on tombstones too).
-    for col in ent.key:
-        empty = (frame[col].isna() | (frame[col].astype(str).str.strip() == "")).to_numpy()
-        reasons.add(empty, "required_value_missing", "required key column {col} is empty", col)
-    for col in rules.required:
-        empty = (frame[col].isna() | (frame[col].astype(str).str.strip() == "")).to_numpy()
-        reasons.add(empty & live, "required_value_missing", "required value {col} is empty", col)
-
-    for kind, cols in (("timestamp", rules.timestamps), ("date", rules.dates)):
-        for col in cols:
-            if col not in frame:
-                continue
-            text = frame[col]
-            fmt = formats.get(col) or formats.get(f"{kind}_format")
-            parsed = _parse_times(text, fmt)
-            ok = parsed.notna()
-            _check_drift(ent, col, text, ok, kind)
-            bad = (text.notna() & ~ok).to_numpy()
-            reasons.add(
-                bad & live,
-                f"unparseable_{kind}",
-                f"unparseable {kind} in {{col}}: {{value}}",
-                col,
-            )
-            rendered = parsed.dt.strftime("%Y-%m-%d" if kind == "date" else "%Y-%m-%dT%H:%M:%SZ")
-            frame[col] = rendered.astype(object).where(ok, text.where(~deleted, None))
-
-    for col in rules.numbers:
-        if col not in frame:
-            continue
-        text = frame[col]
-        cleaned = text.where(text.isna(), text.astype(str).str.strip())
-        num = pd.to_numeric(cleaned, errors="coerce")
-        parsed = num.notna()
-        _check_drift(ent, col, text, parsed, "number")
-        bad = (text.notna() & ~parsed).to_numpy()
-        reasons.add(bad & live, "unparseable_number", "not a number in {col}: {value}", col)
-        infinite = (parsed & np.isinf(num)).to_numpy()
-        reasons.add(
-            infinite & live, "non_finite_number", "non-finite number in {col}: {value}", col
+def _require_fx(ent: Entity, text: pd.DataFrame, cols: Iterable[str], known: set[str]) -> None:
+    used: set[str] = set()
+    for c in cols:
+        used.update(str(v) for v in text[c].dropna())
+    foreign = sorted(used - known)
+    if foreign:
+        raise ExtractError(
+            f"{ent.source}/{ent.name}: no fx rates landed yet, so currencies "
+            f"{', '.join(foreign[:5])} cannot be checked; land erp/fx_rates first"
         )
-        ok = parsed & ~np.isinf(num)
-        huge = (ok & (num.abs() > MAX_MAGNITUDE)).to_numpy()
-        reasons.add(
-            huge & live,
-            "number_too_large",
-            f"number in {{col}} too large: {{value}} (limit {MAX_MAGNITUDE:g})",
-            col,
-        )
-        if col in rules.non_negative:
-            neg = (ok & (num < 0)).to_numpy()
-            reasons.add(neg & live, f"negative_{col}", "negative {col}: {value}", col)
-        if col in rules.positive:
-            low = (ok & (num <= 0)).to_numpy()
-            reasons.add(low & live, f"non_positive_{col}", "{col} must be positive: {value}", col)
-        if col in rules.ranges:
-            lo, hi = rules.ranges[col]
-            out = (ok & ((num < lo) | (num > hi))).to_numpy()
-            reasons.add(
-                out & live,
-                f"{col}_out_of_range",
-                f"{{col}} {{value}} outside [{lo:g}, {hi:g}]",
-                col,
-            )
-        frame[col] = cleaned.where(ok.to_numpy() | ~deleted, None).astype(object)
-
-    for col in rules.booleans:
-        if col not in frame:
-            continue
-        text = frame[col]
-        low = text.where(text.isna(), text.astype(str).str.strip().str.lower())
-        norm = low.map(lambda v: "true" if v in _TRUE else "false" if v in _FALSE else None)
-        ok = norm.notna()
-        _check_drift(ent, col, text, ok, "boolean")
-        bad = (text.notna() & ~ok).to_numpy()
-        reasons.add(bad & live, "unparseable_boolean", "not a boolean in {col}: {value}", col)
-        frame[col] = norm.where(ok, text.where(~deleted, None)).astype(object)
-
-    for col in rules.currencies:
-        if col not in frame:
-            continue
-        text = frame[col]
-        code = text.where(text.isna(), text.astype(str).str.strip().str.upper())
-        well_formed = code.map(lambda v: isinstance(v, str) and bool(_CURRENCY.match(v)))
-        known = well_formed if known_currencies is None else code.isin(known_currencies)
-        bad = (code.notna() & ~(well_formed & known)).to_numpy()
-        reasons.add(bad & live, "unknown_currency", "unknown currency in {col}: {value}", col)
-        frame[col] = code.astype(object)
-
-    # Duplicate keys among rows with a complete key (after normalisation).
-    keys = frame[list(ent.key)]
-    stripped = keys.astype(str).apply(lambda s: s.str.strip())
-    complete = keys.notna().all(axis=1) & (stripped != "").all(axis=1)
-    sizes = keys[complete].assign(_n=1).groupby(list(ent.key), sort=False)["_n"].transform("size")
-    dup = np.zeros(n, dtype=bool)
-    dup_count = np.zeros(n, dtype=int)
-    positions = np.flatnonzero(complete.to_numpy())
-    dup[positions] = (sizes > 1).to_numpy()
-    dup_count[positions] = sizes.to_numpy()
-    reasons.add_each(
-        dup,
-        "duplicate_key",
-        lambda i: (
-            "duplicate key "
-            + ", ".join(f"{k}={frame[k].iat[i]}" for k in ent.key)
-            + f" appears {dup_count[i]} times in the batch"
-        ),
-    )
-    return frame, reasons
-
-
 # --------------------------------------------------------------------------- lake reads
 
 
@@ -411,14 +317,86 @@ def landed_currencies(lake_dir: Path) -> set[str]:
     return out
 
 
-# --------------------------------------------------------------------------- publish
 
 
-def _write_tmp(table: pa.Table, target: Path) -> Path:
+# --------------------------------------------------------------------------- pass 2: DuckDB
+
+
+def _connect(spill: Path) -> duckdb.DuckDBPyConnection:
+    from kam_transforms.duck import SIZE_PATTERN, connect
+
+    limit = os.environ.get(MEMORY_ENV, "").strip() or "1GB"
+    if not SIZE_PATTERN.match(limit):
+        raise ValueError(f"{MEMORY_ENV}={limit!r}: expected a size (1GB) or a share (10%)")
+    con = connect()
+    # Both values are checked above / made here: a size and a temporary folder of our own.
+    con.execute(f"set memory_limit = '{limit.strip()}'")
+    con.execute("set temp_directory = '" + str(spill).replace("'", "''") + "'")
+    con.execute("set preserve_insertion_order = true")
+    return con
+
+
+@dataclass(frozen=True)
+class _Marked:
+    """The staged rows with their duplicate-key reasons: what lands and what is quarantined."""
+
+    good: str
+    bad: str
+    duplicates: int
+
+
+def _mark_duplicates(con: duckdb.DuckDBPyConnection, ent: Entity) -> _Marked:
+    """Find keys repeated anywhere in the batch; returns the select lists of both outputs."""
+    keys = [quote(k) for k in ent.key]
+    complete = " and ".join(f"{k} is not null and {k} <> ''" for k in keys)
+    con.execute(
+        f"create temp table dups as select {', '.join(keys)}, count(*) as _n "  # noqa: S608
+        f"from staged where {complete} group by all having count(*) > 1"
+    )
+    duplicates = con.execute("select coalesce(sum(_n), 0) from dups").fetchall()[0][0]
+    if not duplicates:
+        con.execute(
+            "create temp view marked as select *, cast(null as varchar) as _dup from staged"
+        )
+        return _Marked("where _reason is null", "where _reason is not null", 0)
+    named = " || ', ' || ".join(f"'{k}=' || s.{quote(k)}" for k in ent.key)
+    on = " and ".join(f"s.{k} = d.{k}" for k in keys)
+    con.execute(
+        "create temp view marked as select s.*, case when d._n is not null then "  # noqa: S608
+        f"'duplicate key ' || {named} || ' appears ' || d._n || ' times in the batch' end as _dup "
+        f"from staged s left join dups d on {on}"
+    )
+    return _Marked(
+        "where _reason is null and _dup is null order by _pos",
+        "where _reason is not null or _dup is not null order by _pos",
+        int(duplicates),
+    )
+
+
+def _tmp_path(target: Path) -> Path:
+    """A hidden temporary name beside ``target`` of this process's own (pid + random): two
+    extracts of one entity never share a tmp file (see :func:`_clean_stale_tmp`)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    # A name of its own (pid + random): two extracts of one entity never share a tmp file.
-    tmp = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-    pq.write_table(table, tmp)
+    return target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    queries: list[str],
+    params: list[Any],
+    schema: pa.Schema,
+    target: Path,
+    written: list[Path],
+) -> Path:
+    """Stream the queries' rows, in order, into a hidden temporary file beside ``target``
+    (recorded in ``written``, so a failure removes it)."""
+    tmp = _tmp_path(target)
+    written.append(tmp)
+    with pq.ParquetWriter(tmp, schema) as writer:
+        for sql in queries:
+            reader = con.sql(sql, params=params).to_arrow_reader(CHUNK_ROWS)
+            for batch in reader:
+                writer.write_table(pa.Table.from_batches([batch]).cast(schema))
     with tmp.open("rb") as fh:
         os.fsync(fh.fileno())
     return tmp
@@ -439,15 +417,25 @@ def _clean_stale_tmp(directory: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
+def _cleanup_work(work: Path) -> None:
+    """Remove the landing folders of extracts that died (their pid no longer runs)."""
+    for folder in work.glob("*-*"):
+        owner = re.fullmatch(r"(\d+)-[0-9a-f]+", folder.name)
+        if owner is None:
+            continue
+        try:
+            os.kill(int(owner.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            continue
+
+
 def _publish(
-    raw: pa.Table, bad: pa.Table | None, raw_dir: Path, q_dir: Path, batch_id: str
+    raw_tmp: Path, q_tmp: Path | None, raw_dir: Path, q_dir: Path, batch_id: str
 ) -> tuple[Path, Path | None]:
-    _clean_stale_tmp(raw_dir)
-    _clean_stale_tmp(q_dir)
     raw_target = raw_dir / f"{batch_id}.parquet"
     q_target = q_dir / f"{batch_id}.parquet"
-    raw_tmp = _write_tmp(raw, raw_target)
-    q_tmp = _write_tmp(bad, q_target) if bad is not None else None
     pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
     if pause:
         log.warning("%s=%s: pausing before publishing %s", PAUSE_ENV, pause, batch_id)
@@ -464,23 +452,11 @@ def _publish(
     return raw_target, (q_target if q_tmp is not None else None)
 
 
-# --------------------------------------------------------------------------- entry point
+# --------------------------------------------------------------------------- entry points
 
 
-def _kind(col: str, rules: EntityRules) -> str:
-    if col in rules.timestamps:
-        return "timestamp"
-    if col in rules.dates:
-        return "date"
-    if col in rules.numbers:
-        return "number"
-    if col in rules.booleans:
-        return "boolean"
-    return "text"
-
-
-def land_batch(
-    frame: pd.DataFrame,
+def land_parts(
+    parts: Sequence[Part],
     ent: Entity,
     lake_dir: Path,
     as_of: date,
@@ -488,34 +464,42 @@ def land_batch(
     origin: str,
     loaded_at: datetime | None = None,
     known_currencies: set[str] | None = None,
+    fx_landed: bool = True,
     formats: dict[str, str] | None = None,
     validate: bool = True,
     required_columns: Iterable[str] | None = None,
     snapshot: Snapshot | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> BatchOutcome:
-    """Land one batch of ``ent`` for ``as_of``: rules, quarantine, raw suite, atomic publish.
+    """Land one batch of ``ent`` for ``as_of``, streamed: rules, quarantine, raw suite, publish.
 
     Parameters
     ----------
-    frame
-        The batch in canonical column names (every canonical column, plus any extra source
-        columns, which are carried through). Values of any type; they land as text.
+    parts
+        The batch's origins in order (files of a drop, one listing), each streaming rows in
+        canonical column names (every canonical column, plus any extra source columns,
+        which are carried through). Values of any type; they land as text.
     origin
-        Where the batch came from (file, URL, table), for messages and ``_source_file``.
+        Where the batch came from (a file, folder, URL or table), for messages.
     known_currencies
-        Currencies a money row may use (fx currencies of the batch/lake plus the base
-        currency); ``None`` only checks the three-letter form.
+        Currencies a money row may use (landed fx currencies plus the base currency);
+        ``None`` only checks the three-letter form.
+    fx_landed
+        ``False`` when no fx rate has landed yet: a foreign currency then fails the entity
+        (land ``erp/fx_rates`` first) instead of quarantining every such row.
     formats
         ``{"date_format": ..., "timestamp_format": ...}`` or per-column strptime formats for
         sources that do not write ISO-8601.
     validate
-        Run the raw Great Expectations suite before publishing (default).
+        Run the raw suite before publishing (default).
     required_columns
         Columns that must be present (default: the canonical columns of ``ent``).
     snapshot
         The batch is a full snapshot (:mod:`kam_transforms.extract.snapshot`): keys that
         vanished since the previous landed state land as tombstones; an empty, wholly
         quarantined or over-shrunk snapshot fails. ``None``: an incremental batch.
+    chunk_rows
+        The most rows the row rules hold at once.
 
     Raises
     ------
@@ -526,149 +510,190 @@ def land_batch(
     SnapshotError
         A full snapshot is empty, wholly quarantined or shrank too much; nothing is landed.
     """
-    rules = rules_for(ent)
-    formats = formats or {}
-    frame = frame.reset_index(drop=True)
-    row_origins = frame.pop("__origin").astype(str).to_numpy() if "__origin" in frame else None
-    row_numbers = frame.pop("__row").to_numpy() if "__row" in frame else None
     loaded = (loaded_at or datetime.now(UTC)).astimezone(UTC)
     required = list(ent.columns if required_columns is None else required_columns)
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise SchemaDriftError(
-            f"{ent.source}/{ent.name}: required column {', '.join(missing)} missing from {origin}"
-        )
-    names = [str(c) for c in frame.columns]
-    dupes = sorted({c for c in names if names.count(c) > 1})
-    if dupes:
-        raise SchemaDriftError(
-            f"{ent.source}/{ent.name}: column {', '.join(dupes)} appears twice in {origin}"
-        )
-    reserved = [c for c in names if c.startswith("_")]
-    if reserved:
-        raise SchemaDriftError(
-            f"{ent.source}/{ent.name}: column {', '.join(reserved)} from {origin} uses the "
-            f"reserved '_' prefix"
-        )
-    for col in ent.columns:  # optional canonical columns (e.g. is_deleted) default to null
-        if col not in frame.columns:
-            frame = frame.assign(**{col: None})
-    extras = tuple(c for c in names if c not in ent.columns)
-    order = [*ent.columns, *extras]
-    text = pd.DataFrame(
-        {
-            c: canonical_text(
-                frame[c].reset_index(drop=True),
-                _kind(c, rules),
-                f"{ent.source}/{ent.name}: column {c} from {origin}",
-            )
-            for c in order
-        }
-    )
-    n = len(text)
-    text, reasons = _apply_rules(text, ent, rules, known_currencies, formats)
-    bad_mask = reasons.bad()
-    good = text[~bad_mask].reset_index(drop=True)
-    bad = text[bad_mask].reset_index(drop=True)
-    if len(good) + len(bad) != n:  # pragma: no cover - guarded invariant
-        raise ExtractError(f"{ent.source}/{ent.name}: row accounting broken ({n} in)")
-
-    tombstones = None
-    if snapshot is not None:
-        check_not_empty(ent, snapshot, origin, n, len(good), reasons.counts)
-        present = pa.table(
-            {k: pa.array(text[k].tolist(), pa.string()) for k in ent.key}  # trimmed keys
-        )
-        canonical = [c for c in order if c in ent.columns]
-        if "is_deleted" not in canonical:
-            canonical.append("is_deleted")
-        previous = vanished_keys(lake_dir, ent, as_of, present, canonical)
-        if not (snapshot.allow_empty and len(good) == 0):
-            check_shrink(ent, snapshot, origin, previous)
-        if previous.tombstones.num_rows:
-            tombstones = previous.tombstones.to_pandas()
-            if "is_deleted" not in order:
-                order.append("is_deleted")
-
-    digest = hashlib.sha256(text.to_csv(index=False).encode("utf-8"))
-    digest.update(origin.encode("utf-8"))
-    batch_id = f"{ent.source}-{ent.name}-{as_of:%Y%m%d}-{digest.hexdigest()[:12]}"
-
-    raw_validation: dict[str, Any] = {}
-    if validate:
-        from expectations.raw_suites import RawSuiteFailed, validate_raw_batch
-
-        try:
-            raw_validation = validate_raw_batch(
-                good, ent, as_of, lake_dir=lake_dir, known_currencies=known_currencies
-            )
-        except RawSuiteFailed as exc:
-            raise RawValidationError(f"{ent.source}/{ent.name} from {origin}: {exc}") from exc
-
-    stamp = pd.Timestamp(loaded.replace(tzinfo=None)).as_unit("us")
-
-    def to_table(df: pd.DataFrame) -> pa.Table:
-        cols = {
-            c: pa.array(
-                df[c].astype(object).where(df[c].notna(), None).tolist()
-                if c in df
-                else [None] * len(df),
-                pa.string(),
-            )
-            for c in order
-        }
-        cols["_batch_id"] = pa.array([batch_id] * len(df), pa.string())
-        cols["_loaded_at"] = pa.array([stamp] * len(df), pa.timestamp("us"))
-        return pa.table(cols)
-
-    raw_table = to_table(good if tombstones is None else pd.concat([good, tombstones]))
-    if snapshot is not None:
-        raw_table = raw_table.replace_schema_metadata(SNAPSHOT_METADATA)
-    q_table = None
-    if len(bad):
-        positions = np.flatnonzero(bad_mask)
-        numbers = positions + 1 if row_numbers is None else row_numbers[positions]
-        origins = [origin] * len(bad) if row_origins is None else list(row_origins[positions])
-        q_table = to_table(bad)
-        q_table = q_table.append_column(
-            "_row_number", pa.array(np.asarray(numbers).astype("int64"), pa.int64())
-        )
-        q_table = q_table.append_column(
-            "_reason", pa.array(["; ".join(reasons.texts[i]) for i in positions], pa.string())
-        )
-        q_table = q_table.append_column("_source_file", pa.array(origins, pa.string()))
-    raw_path, q_path = _publish(
-        raw_table,
-        q_table,
-        partition_dir(lake_dir, "raw", ent, as_of),
-        partition_dir(lake_dir, "quarantine", ent, as_of),
-        batch_id,
-    )
+    order = _schema_check(parts, ent, required)
+    raw_dir = partition_dir(lake_dir, "raw", ent, as_of)
+    q_dir = partition_dir(lake_dir, "quarantine", ent, as_of)
+    for directory in (raw_dir, q_dir):
+        if directory.exists():
+            _clean_stale_tmp(directory)
+    # The staged rows and DuckDB's spill files: a folder of this process's own in the lake.
+    work = Path(lake_dir) / "_landing"
+    _cleanup_work(work)
+    spill = work / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    spill.mkdir(parents=True)
+    staged_path = spill / "staged.parquet"
+    written: list[Path] = []
+    try:
+        staged = _stage(
+            parts, ent, order, staged_path, known_currencies, fx_landed, formats or {},
+            chunk_rows,
+        )  # fmt: skip
+        for part in parts:
+            staged.digest.update(part.origin.encode("utf-8"))
+        batch_id = f"{ent.source}-{ent.name}-{as_of:%Y%m%d}-{staged.digest.hexdigest()[:12]}"
+        with _connect(spill) as con:
+            counts, raw_tmp, q_tmp = _check_and_write(
+                con, staged, ent, order, lake_dir, as_of, raw_dir, q_dir, batch_id, loaded,
+                known_currencies if validate else None, validate, snapshot, origin, written,
+            )  # fmt: skip
+        raw_path, q_path = _publish(raw_tmp, q_tmp, raw_dir, q_dir, batch_id)
+    finally:
+        for path in written:
+            path.unlink(missing_ok=True)
+        shutil.rmtree(spill, ignore_errors=True)
     outcome = BatchOutcome(
-        source=ent.source,
-        entity=ent.name,
-        batch_id=batch_id,
-        rows_in=n,
-        rows_landed=len(good),
-        rows_quarantined=len(bad),
-        rows_deleted=0 if tombstones is None else len(tombstones),
-        path=str(raw_path),
-        quarantine_path=str(q_path) if q_path else None,
-        quarantine_reasons=dict(sorted(reasons.counts.items())),
-        extra_columns=extras,
-        raw_validation=raw_validation,
-        as_of=as_of.isoformat(),
-        origin=origin,
+        **counts, path=str(raw_path), quarantine_path=str(q_path) if q_path else None
     )
     log.info(
         "%s/%s as of %s: %d rows in, %d landed, %d quarantined, %d deleted %s",
         ent.source,
         ent.name,
         as_of,
-        n,
+        outcome.rows_in,
         outcome.rows_landed,
         outcome.rows_quarantined,
         outcome.rows_deleted,
         outcome.quarantine_reasons or "",
     )
     return outcome
+
+
+def _check_and_write(
+    con: duckdb.DuckDBPyConnection,
+    staged: _Staged,
+    ent: Entity,
+    order: list[str],
+    lake_dir: Path,
+    as_of: date,
+    raw_dir: Path,
+    q_dir: Path,
+    batch_id: str,
+    loaded: datetime,
+    known_currencies: set[str] | None,
+    validate: bool,
+    snapshot: Snapshot | None,
+    origin: str,
+    written: list[Path],
+) -> tuple[dict[str, Any], Path, Path | None]:
+    """Pass 2: duplicates, snapshot, raw suite, then the raw and quarantine temp files."""
+    # A view cannot take a bound parameter: the path is ours (a temp file), quoted.
+    path = "'" + str(staged.path).replace("'", "''") + "'"
+    con.execute(f"create view staged as select * from read_parquet({path})")  # noqa: S608
+    marked = _mark_duplicates(con, ent)
+    reasons = dict(staged.reasons)
+    if marked.duplicates:
+        reasons["duplicate_key"] = reasons.get("duplicate_key", 0) + marked.duplicates
+    cols = ", ".join(quote(c) for c in order)
+    landed = con.execute(f"select count(*) from (select 1 from marked {marked.good})").fetchall()  # noqa: S608
+    rows_landed = int(landed[0][0])
+    counted = con.execute(f"select count(*) from (select 1 from marked {marked.bad})").fetchall()  # noqa: S608
+    rows_bad = int(counted[0][0])
+    if rows_landed + rows_bad != staged.rows_in:  # pragma: no cover - guarded invariant
+        raise ExtractError(f"{ent.source}/{ent.name}: row accounting broken ({staged.rows_in} in)")
+
+    out_cols = list(order)
+    gone = 0
+    if snapshot is not None:
+        check_not_empty(ent, snapshot, origin, staged.rows_in, rows_landed, reasons)
+        keys = ", ".join(quote(k) for k in ent.key)
+        con.execute(f"create temp view present as select {keys} from staged")  # noqa: S608
+        canonical = [c for c in order if c in ent.columns]
+        if "is_deleted" not in canonical:
+            canonical.append("is_deleted")
+        previous = previous_state(con, lake_dir, ent, as_of, "present", canonical)
+        if not (snapshot.allow_empty and rows_landed == 0):
+            check_shrink(ent, snapshot, origin, previous)
+        gone = previous.gone
+        if gone and "is_deleted" not in out_cols:
+            out_cols.append("is_deleted")
+
+    raw_validation: dict[str, Any] = {}
+    if validate:
+        from expectations.raw_suites import RawSuiteFailed, validate_raw
+
+        live = "true"
+        if "is_deleted" in order:
+            live = "coalesce(is_deleted, 'false') <> 'true'"
+        con.execute(
+            f"create temp view landing as select {cols} from marked "  # noqa: S608
+            f"where _reason is null and _dup is null and {live}"
+        )
+        try:
+            raw_validation = validate_raw(
+                con, "landing", ent, as_of, lake_dir=lake_dir, known_currencies=known_currencies
+            )
+        except RawSuiteFailed as exc:
+            raise RawValidationError(f"{ent.source}/{ent.name} from {origin}: {exc}") from exc
+
+    def select(c: str, available: Iterable[str]) -> str:
+        return quote(c) if c in available else f"cast(null as varchar) as {quote(c)}"
+
+    meta = ", ? as _batch_id, cast(? as timestamp) as _loaded_at"
+    stamp = loaded.replace(tzinfo=None)
+    raw_schema = pa.schema(
+        [(c, pa.string()) for c in out_cols]
+        + [("_batch_id", pa.string()), ("_loaded_at", pa.timestamp("us"))],
+        metadata=SNAPSHOT_METADATA if snapshot is not None else None,
+    )
+    queries = [
+        f"select {', '.join(select(c, order) for c in out_cols)}{meta} from marked {marked.good}"  # noqa: S608
+    ]
+    if gone:
+        canonical_gone = {r[0] for r in con.execute("describe gone").fetchall()}
+        queries.append(
+            f"select {', '.join(select(c, canonical_gone) for c in out_cols)}{meta} from gone"  # noqa: S608
+        )
+    raw_tmp = _write(
+        con, queries, [batch_id, stamp], raw_schema, raw_dir / f"{batch_id}.parquet", written
+    )
+    q_tmp = None
+    if rows_bad:
+        q_schema = pa.schema(
+            [(c, pa.string()) for c in order]
+            + [("_batch_id", pa.string()), ("_loaded_at", pa.timestamp("us")),
+               ("_row_number", pa.int64()), ("_reason", pa.string()),
+               ("_source_file", pa.string())]
+        )  # fmt: skip
+        q_sql = (
+            f"select {cols}{meta}, _row_number, concat_ws('; ', _reason, _dup) as _reason, "  # noqa: S608
+            f"_source_file from marked {marked.bad}"
+        )
+        q_target = q_dir / f"{batch_id}.parquet"
+        q_tmp = _write(con, [q_sql], [batch_id, stamp], q_schema, q_target, written)
+    outcome = {
+        "source": ent.source,
+        "entity": ent.name,
+        "batch_id": batch_id,
+        "rows_in": staged.rows_in,
+        "rows_landed": rows_landed,
+        "rows_quarantined": rows_bad,
+        "rows_deleted": gone,
+        "quarantine_reasons": dict(sorted(reasons.items())),
+        "extra_columns": tuple(c for c in order if c not in ent.columns),
+        "raw_validation": raw_validation,
+        "as_of": as_of.isoformat(),
+        "origin": origin,
+    }
+    return outcome, raw_tmp, q_tmp
+
+
+def land_batch(
+    frame: pd.DataFrame,
+    ent: Entity,
+    lake_dir: Path,
+    as_of: date,
+    *,
+    origin: str,
+    **kwargs: Any,
+) -> BatchOutcome:
+    """Land one in-memory frame of ``ent`` (see :func:`land_parts` for the keywords)."""
+    return land_parts(
+        [Part.of_frame(frame.reset_index(drop=True), origin)],
+        ent,
+        lake_dir,
+        as_of,
+        origin=origin,
+        **kwargs,
+    )

@@ -21,19 +21,19 @@ Which connector a source uses, and the task entry point, are in
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Protocol
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kam_transforms.entities import ENTITIES, Entity
-from kam_transforms.extract.files import ExtractError
-from kam_transforms.extract.landing import land_batch, landed_currencies
-from kam_transforms.extract.rules import rules_for
+from kam_transforms.extract.landing import Part, land_parts, landed_currencies
 from kam_transforms.extract.snapshot import Snapshot
 from kam_transforms.extract.state import WatermarkStore
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "LOOKBACK_ENV",
@@ -66,10 +66,15 @@ class Window:
 
 @dataclass
 class Fetched:
-    """A connector's batch: canonical columns (plus extras) and what it knows about it."""
+    """A connector's batch: canonical columns (plus extras) and what it knows about it.
 
-    frame: pd.DataFrame
+    The rows are either ``parts`` (streams, one per file or listing: what a batch of any
+    size uses) or one in-memory ``frame`` (small API batches).
+    """
+
+    frame: pd.DataFrame | None
     origin: str
+    parts: Sequence[Part] = ()
     cursor_max: datetime | None = None
     formats: dict[str, str] = field(default_factory=dict)
     required_columns: tuple[str, ...] | None = None
@@ -111,21 +116,6 @@ def _window(
     return Window(as_of=as_of, since=since, until=until, lake_dir=lake_dir, start=start)
 
 
-def _check_currencies_knowable(ent: Entity, fetched: Fetched, known: set[str], base: str) -> None:
-    cols = [c for c in rules_for(ent).currencies if c in fetched.frame]
-    if not cols or known - {base}:
-        return
-    used: set[str] = set()
-    for c in cols:
-        used.update(str(v).strip().upper() for v in fetched.frame[c].dropna())
-    foreign = sorted(used - {base})
-    if foreign:
-        raise ExtractError(
-            f"{ent.source}/{ent.name}: no fx rates landed yet, so currencies "
-            f"{', '.join(foreign[:5])} cannot be checked; land erp/fx_rates first"
-        )
-
-
 def run_extract(
     connector: Connector,
     ent: Entity,
@@ -156,16 +146,18 @@ def run_extract(
     fetched = connector.fetch(ent, window)
     # Known currencies: the base and those with landed (never quarantined) fx rows only.
     known = {base_currency} | landed_currencies(Path(lake_dir))
-    if ent.name != "fx_rates":
-        _check_currencies_knowable(ent, fetched, known, base_currency)
-    outcome = land_batch(
-        fetched.frame,
+    parts = fetched.parts
+    if fetched.frame is not None:
+        parts = [Part.of_frame(fetched.frame.reset_index(drop=True), fetched.origin)]
+    outcome = land_parts(
+        parts,
         ent,
         Path(lake_dir),
         as_of,
         origin=fetched.origin,
         loaded_at=loaded_at,
         known_currencies=None if ent.name == "fx_rates" else known,
+        fx_landed=bool(known - {base_currency}),
         formats=fetched.formats,
         validate=validate,
         required_columns=fetched.required_columns,

@@ -11,9 +11,8 @@ its batch a full snapshot (:class:`Snapshot`). The landing then
 - refuses a shrink beyond ``max_shrink`` (vanished keys / previous live keys) unless
   ``allow_shrink`` (``kam extract --allow-shrink`` or ``KAM_ALLOW_SHRINK=1`` for one run).
 
-Raw files of a full snapshot carry the Parquet metadata ``kam.snapshot = full``: the previous
-state is read from the dates since the latest full snapshot only, not the whole history.
-Keys are compared trimmed (as staging trims them); the computation runs in DuckDB.
+Keys are compared trimmed (as staging trims them); the previous state is read in DuckDB
+(:mod:`kam_transforms.extract.lake`).
 """
 
 from __future__ import annotations
@@ -21,28 +20,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from kam_transforms.entities import Entity
 from kam_transforms.extract.files import ExtractError
+from kam_transforms.extract.lake import create_live, quote, state_files
+
+if TYPE_CHECKING:
+    import duckdb
 
 __all__ = [
     "ALLOW_SHRINK_ENV",
-    "SNAPSHOT_METADATA",
     "PreviousState",
     "Snapshot",
     "SnapshotError",
     "check_not_empty",
     "check_shrink",
-    "vanished_keys",
+    "previous_state",
 ]
 
 #: Set to 1/true to let one run land a snapshot that shrinks beyond its ``max_shrink``.
 ALLOW_SHRINK_ENV = "KAM_ALLOW_SHRINK"
-#: Parquet key-value metadata on the raw file of a full snapshot.
-SNAPSHOT_METADATA = {b"kam.snapshot": b"full"}
 
 
 class SnapshotError(ExtractError):
@@ -60,79 +58,49 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class PreviousState:
-    """The live keys before the run date and the previous rows of those that vanished."""
+    """How many keys were live before the run date, and how many of them vanished."""
 
     live_keys: int
-    tombstones: pa.Table
+    gone: int
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _state_files(lake_dir: Path, ent: Entity, as_of: date) -> list[str]:
-    """Raw files before ``as_of``, back to (and including) the latest full snapshot."""
-    root = lake_dir / "raw" / ent.source / ent.name
-    days = sorted(
-        (p for p in root.glob("as_of=*") if p.name.removeprefix("as_of=") < as_of.isoformat()),
-        reverse=True,
-    )
-    out: list[str] = []
-    for day in days:
-        files = sorted(day.glob("*.parquet"))
-        out.extend(str(f) for f in files)
-        if any((pq.read_schema(f).metadata or {}).get(b"kam.snapshot") == b"full" for f in files):
-            break
-    return out
-
-
-def vanished_keys(
-    lake_dir: Path, ent: Entity, as_of: date, present: pa.Table, columns: list[str]
+def previous_state(
+    con: duckdb.DuckDBPyConnection,
+    lake_dir: Path,
+    ent: Entity,
+    as_of: date,
+    present: str,
+    columns: list[str],
 ) -> PreviousState:
-    """Compare the snapshot's keys (``present``, trimmed text) with the previous live state.
-
-    Returns the number of live keys before ``as_of`` and, for every one missing from
-    ``present``, its previous row in ``columns`` (canonical columns only, as text) with
-    ``is_deleted = 'true'``, ordered by key.
-    """
-    empty = pa.table({c: pa.array([], pa.string()) for c in columns})
-    files = _state_files(Path(lake_dir), ent, as_of)
+    """Compare the snapshot's keys (relation ``present``, trimmed text) with the live state
+    before ``as_of``; creates temp table ``gone``: for every vanished key its previous row in
+    ``columns`` (canonical columns as text, ``is_deleted = 'true'``), ordered by key."""
+    files = state_files(lake_dir, ent, as_of, before=True)
+    names = create_live(con, "previous", files, ent) if files else set()
+    picked = ", ".join(
+        "'true' as is_deleted"
+        if c == "is_deleted"
+        else (
+            f"cast(l.{quote(c)} as varchar) as {quote(c)}"
+            if c in names
+            else f"cast(null as varchar) as {quote(c)}"
+        )
+        for c in columns
+    )
+    # Identifiers are canonical columns (the entity registry's allow-list), quoted.
     if not files:
-        return PreviousState(0, empty)
-    from kam_transforms.duck import connect
-
-    # Identifiers are the entity registry's canonical columns (an allow-list), quoted; the
-    # file list is a bound parameter.
-    scan = "read_parquet(?, hive_partitioning = true, union_by_name = true)"
-    keys = ", ".join(_q(k) for k in ent.key)
-    with connect() as con:
-        probe = f"describe select * from {scan}"  # noqa: S608
-        names = {r[0] for r in con.execute(probe, [files]).fetchall()}
-        deleted = (
-            "coalesce(lower(cast(is_deleted as varchar)), 'false') in ('true', '1')"
-            if "is_deleted" in names
-            else "false"
-        )
-        latest = (
-            f"create temp table live as select * from ("  # noqa: S608
-            f"  select *, row_number() over (partition by {keys} order by"
-            f"    cast(as_of as varchar) desc, _loaded_at desc, _batch_id desc) as _rank"
-            f"  from {scan}) where _rank = 1 and not ({deleted})"
-        )
-        con.execute(latest, [files])
-        con.register("present", present)
-        live_keys = con.execute("select count(*) from live").fetchall()[0][0]
-        picked = ", ".join(
-            "'true' as is_deleted"
-            if c == "is_deleted"
-            else (f"cast(l.{_q(c)} as varchar) as {_q(c)}" if c in names else f"null as {_q(c)}")
-            for c in columns
-        )
-        on = " and ".join(f"trim(cast(l.{_q(k)} as varchar)) = p.{_q(k)}" for k in ent.key)
-        order = ", ".join(f"l.{_q(k)}" for k in ent.key)
-        gone = f"select {picked} from live l anti join present p on {on} order by {order}"  # noqa: S608
-        table = con.sql(gone).to_arrow_table()
-    return PreviousState(int(live_keys), table.cast(empty.schema))
+        empty = f"create or replace temp table gone as select {picked} from (select 1) l where false"  # noqa: S608, E501
+        con.execute(empty)
+        return PreviousState(0, 0)
+    on = " and ".join(f"trim(cast(l.{quote(k)} as varchar)) = p.{quote(k)}" for k in ent.key)
+    order = ", ".join(f"l.{quote(k)}" for k in ent.key)
+    con.execute(
+        f"create or replace temp table gone as select {picked} "  # noqa: S608
+        f"from previous l anti join {present} p on {on} order by {order}"
+    )
+    live = con.execute("select count(*) from previous").fetchall()[0][0]
+    gone = con.execute("select count(*) from gone").fetchall()[0][0]
+    return PreviousState(int(live), int(gone))
 
 
 def check_not_empty(
@@ -162,7 +130,7 @@ def check_shrink(
     ent: Entity, snapshot: Snapshot, origin: str, previous: PreviousState
 ) -> None:
     """Refuse a snapshot whose vanished keys exceed ``max_shrink`` of the previous live keys."""
-    gone = previous.tombstones.num_rows
+    gone = previous.gone
     if snapshot.allow_shrink or not previous.live_keys:
         return
     share = gone / previous.live_keys
