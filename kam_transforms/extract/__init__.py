@@ -3,7 +3,8 @@
 - :func:`extract` (the task entry point, :mod:`~kam_transforms.extract.connectors`) runs one
   entity through its source's configured connector (``KAM_CRM_CONNECTOR`` = files |
   hubspot, ``KAM_ERP_CONNECTOR`` = files | odoo);
-- :func:`run_extract` does window -> fetch -> :func:`land_batch` -> watermark for any
+- :func:`run_extract` does window -> fetch -> :func:`land_parts` (streamed :class:`Part`
+  record batches; :func:`land_batch` for one in-memory frame) -> watermark for any
   :class:`Connector` (:class:`FileDropConnector`, :class:`HubSpotConnector`,
   :class:`OdooConnector`);
 - :func:`land_exports` lands a whole file drop through the same path (tests, ad-hoc runs).
@@ -15,9 +16,11 @@ from kam_transforms.extract.files import ExtractError, LandResult
 from kam_transforms.extract.hubspot import HubSpotAuthError, HubSpotConnector
 from kam_transforms.extract.landing import (
     BatchOutcome,
+    Part,
     RawValidationError,
     SchemaDriftError,
     land_batch,
+    land_parts,
     landed_rows,
 )
 from kam_transforms.extract.odoo import OdooConnector
@@ -44,6 +47,7 @@ __all__ = [
     "HubSpotConnector",
     "LandResult",
     "OdooConnector",
+    "Part",
     "RawValidationError",
     "SchemaDriftError",
     "WatermarkStore",
@@ -52,6 +56,7 @@ __all__ = [
     "extract",
     "land_batch",
     "land_exports",
+    "land_parts",
     "landed_rows",
     "ordered_entities",
     "run_extract",
