@@ -18,7 +18,9 @@ Then, side by side on the same landed data, ``--repeat`` rounds of (in turn):
 - ``pandas``: the same in plain pandas;
 - ``dbt run --select +customer_tiers`` on a copy of the build warehouse (what dbt spends
   on those marts and everything they need);
-- ``io_floor``: a plain DuckDB copy of the export files to Parquet (landing's I/O floor).
+- ``io_floor``: a plain DuckDB copy of the export files to Parquet (landing's I/O floor),
+  and ``kam extract`` of the same files into a fresh ``KAM_HOME`` right after it
+  (``extract_round``, left out with ``--no-landing-rounds``).
 
 Floor and pandas results are compared with the marts of ``kam build`` row by row (numbers
 to 1e-9). Last, the next day: the demo as of the day after, and ``kam run`` for it on the
@@ -218,10 +220,17 @@ def dbt_core_run(rec: Recorder, home: Path, work: Path, as_of: date, repeat: int
 
 
 def machine() -> dict[str, Any]:
+    import subprocess
     from importlib.metadata import version
 
     meminfo = Path("/proc/meminfo").read_text().split("\n", 1)[0].split()
+    git = ["git", "-C", str(REPO)]
+    commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
     return {
+        "commit": commit + (" (with uncommitted changes)" if dirty else ""),
         "cpus": os.cpu_count(),
         "memory": f"{int(meminfo[1]) / 2**20:.0f} GiB",
         "kernel": f"{platform.system()} {platform.release()} {platform.machine()}",
@@ -268,6 +277,12 @@ def run_scale(args: argparse.Namespace, customers: int, run_id: str) -> None:
         shutil.rmtree(work / "io_floor", ignore_errors=True)
         rec.run("io_floor", repeat, [py, str(HERE / "io_floor.py"), str(exports[as_of]),
                                      str(work / "io_floor")], env)
+        if not args.no_landing_rounds:
+            landing_home = work / "landing_home"
+            shutil.rmtree(landing_home, ignore_errors=True)
+            rec.run("extract_round", repeat, kam("extract", "--as-of", as_of.isoformat()),
+                    kam_env(landing_home, exports[as_of]))
+            shutil.rmtree(landing_home, ignore_errors=True)
     for impl in ("floor", "pandas"):
         diff = compare(home / "warehouse" / "build.duckdb", work / f"core_{impl}")
         rec.write(
@@ -306,6 +321,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--results-md", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument("--chart", type=Path, default=HERE / "results" / "scale.svg")
     parser.add_argument("--skip-next-day", action="store_true")
+    parser.add_argument("--no-landing-rounds", action="store_true",
+                        help="leave `kam extract` (fresh KAM_HOME) out of the side-by-side "
+                        "rounds; the landing ratio then uses the pipeline's extract stage")
     parser.add_argument("--whole-run", action="store_true",
                         help="also time one `kam run` of the first day on a fresh KAM_HOME")
     parser.add_argument("--report-only", action="store_true",

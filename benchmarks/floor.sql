@@ -204,7 +204,8 @@ select
 from lines
 group by customer_id;
 
--- customer_facts core: one row per ERP customer
+-- customer_facts core: one row per ERP customer; RFM scores among the ERP customers with
+-- an order
 
 create temp table rfm as
 select
@@ -222,7 +223,7 @@ from (
         order_count_t12m,
         revenue_t12m
     from per_customer
-    where customer_id is not null
+    where customer_id in (select customer_id from customers)
 );
 
 copy (
@@ -272,18 +273,19 @@ copy (
     left join rfm on customers.customer_id = rfm.customer_id
 ) to '${out}/customer_facts_core.parquet' (format parquet);
 
--- customer_tiers ABC core: one row per ERP customer or customer id on an order line
+-- customer_tiers ABC core: one row per ERP customer (orders of other customer ids count for
+-- no customer)
 
 create temp table measured as
 select
-    ids.customer_id,
+    customers.customer_id,
     coalesce(c.revenue_t12m, 0) as revenue_t12m,
     coalesce(c.gross_margin_t12m, 0) as gross_margin_t12m,
     coalesce(c.revenue_prior_12m, 0) as revenue_prior_12m,
     coalesce(c.gross_margin_t12m, 0) as measure_value,
     coalesce(c.previous_gross_margin_t12m, 0) as previous_measure_value
-from (select customer_id from customers union select customer_id from per_customer) as ids
-left join per_customer as c on ids.customer_id is not distinct from c.customer_id;
+from customers
+left join per_customer as c on customers.customer_id = c.customer_id;
 
 copy (
     with

@@ -48,7 +48,7 @@ FACTS_COLUMNS: tuple[str, ...] = (
     "distinct_products_t12m", "distinct_categories_t12m", "category_share_t12m",
     "average_order_value_t12m", "average_discount_share_t12m",
 )
-#: customer_tiers columns the core covers (one row per customer with a measure).
+#: customer_tiers columns the core covers (one row per ERP customer).
 TIERS_COLUMNS: tuple[str, ...] = (
     "customer_id", "revenue_t12m", "gross_margin_t12m", "measure_value", "measure_rank",
     "cumulative_share", "abc_class", "previous_abc_class", "is_class_changed",

@@ -196,7 +196,7 @@ def _facts(
     customers: pd.Series, per_customer: pd.DataFrame, category_count: int, as_of: date
 ) -> pd.DataFrame:
     run_date = pd.Timestamp(as_of)
-    ordering = per_customer[per_customer["customer_id"].notna()].copy()
+    ordering = per_customer[per_customer["customer_id"].isin(customers)].copy()
     ordering["recency_days"] = (run_date - ordering["last_order_date"]).dt.days
     rfm = pd.DataFrame(
         {
@@ -287,8 +287,9 @@ def _running_share(measured: pd.DataFrame, column: str) -> tuple[pd.Series, pd.S
 
 
 def _tiers(customers: pd.Series, per_customer: pd.DataFrame, core_vars: CoreVars) -> pd.DataFrame:
-    ids = pd.concat([customers, per_customer["customer_id"]]).drop_duplicates()
-    measured = pd.DataFrame({"customer_id": ids}).merge(per_customer, on="customer_id", how="left")
+    measured = pd.DataFrame({"customer_id": customers}).merge(
+        per_customer, on="customer_id", how="left"
+    )
     for column in (
         "revenue_t12m", "gross_margin_t12m", "revenue_prior_12m", "previous_gross_margin_t12m"
     ):

@@ -1,5 +1,7 @@
 """From ``benchmarks/results/scale.csv`` to the "Scale" section of ``benchmarks/RESULTS.md``
 and a chart of time against scale per stage (an SVG written by hand: no plotting library).
+``benchmarks/results/scale_notes.md``, when present, is copied into the section as notes
+(what the numbers alone do not say: who else loaded the machine, which code ran).
 
 For each scale the latest run that measured it is reported: medians over its repeats, the
 largest peak memory, the ratios the issue sets targets for, and the load average seen.
@@ -39,6 +41,7 @@ STAGE_LABELS = {
     "dbt_core": "`dbt run --select +customer_tiers` (process)",
     "dbt_core_nodes": "dbt node time of the core-path models",
     "io_floor": "DuckDB copy of the export files to Parquet",
+    "extract_round": "`kam extract`, fresh KAM_HOME, in the same rounds",
 }
 CHART_STAGES = (
     "extract", "build", "validate", "publish", "alerts", "full_run", "next_day_run", "floor",
@@ -148,8 +151,11 @@ def _targets(summaries: dict[int, dict[str, Any]]) -> list[tuple[str, str, dict[
     rows: list[tuple[str, str, dict[int, str]]] = []
     specs = (
         ("landing (`kam extract`) / DuckDB copy of the same files", "at most 3x",
-         lambda s: _ratio(_median(s, "extract"), _median(s, "io_floor")), lambda v: v <= 3,
-         "{:.1f}x"),
+         lambda s: _ratio(_median(s, "extract_round"), _median(s, "io_floor")),
+         lambda v: v <= 3, "{:.1f}x"),
+        ("the same, landing from the pipeline's extract stage (not side by side)",
+         "at most 3x", lambda s: _ratio(_median(s, "extract"), _median(s, "io_floor")),
+         lambda v: v <= 3, "{:.1f}x"),
         ("extract peak memory (process tree)", "under 2 GiB",
          lambda s: (s["stages"].get("extract") or {}).get("peak_mib"), lambda v: v < 2048,
          "{:.0f} MiB"),
@@ -186,7 +192,9 @@ def _targets(summaries: dict[int, dict[str, Any]]) -> list[tuple[str, str, dict[
     return rows
 
 
-def markdown(summaries: dict[int, dict[str, Any]]) -> str:
+def markdown(summaries: dict[int, dict[str, Any]], notes: str = "") -> str:
+    """The Scale section; ``notes`` (Markdown, e.g. ``results/scale_notes.md``) is added
+    as its own subsection."""
     scales = list(summaries)
     labels = [_scale_label(c) for c in scales]
     lines = [
@@ -272,6 +280,8 @@ def markdown(summaries: dict[int, dict[str, Any]]) -> str:
         )
         if machine:
             lines.append(f"  Machine and versions: {_machine_text(json.loads(machine))}.")
+    if notes:
+        lines += ["", "### Notes", "", notes.strip()]
     lines += ["", "![time against scale per stage](results/scale.svg)", ""]
     return "\n".join(lines)
 
@@ -345,7 +355,9 @@ def write_reports(csv_path: Path, results_md: Path, chart: Path) -> None:
     """Rewrite the Scale section of ``results_md`` (between its markers, else appended) and
     the chart from ``csv_path``."""
     summaries = summarise(_read(csv_path))
-    section = f"{BEGIN}\n{markdown(summaries)}\n{END}"
+    notes_file = csv_path.with_name("scale_notes.md")
+    notes = notes_file.read_text(encoding="utf-8") if notes_file.exists() else ""
+    section = f"{BEGIN}\n{markdown(summaries, notes)}\n{END}"
     text = results_md.read_text(encoding="utf-8") if results_md.exists() else ""
     if BEGIN in text and END in text:
         head, rest = text.split(BEGIN, 1)
