@@ -273,7 +273,8 @@ def markdown(summaries: dict[int, dict[str, Any]], notes: str = "") -> str:
             f"- {_scale_label(customers)} customers"
             + (f" ({summary['order_lines']:,} order lines landed)" if summary["order_lines"]
                else "")
-            + f": run `{summary['run_id']}`, {summary['started']} to {summary['ended']}"
+            + f": run `{summary['run_id']}`, first process started {summary['started']}, "
+            f"last {summary['ended']}"
             + (f"; load average (1 min) {load[0]:.1f} to {load[1]:.1f} on "
                f"{json.loads(machine)['cpus'] if machine else '?'} cores" if load else "")
             + "."
