@@ -74,7 +74,13 @@ def _settings():  # noqa: ANN202 - imported lazily on purpose
             type=["null", "string"],
             format="date",
             description="Recompute this date (YYYY-MM-DD) instead of the data interval end.",
-        )
+        ),
+        "dbt_vars": Param(
+            {},
+            type="object",
+            description="dbt vars for this run's build, e.g. {\"abc_cutoff_a\": 0.75}; "
+            "recorded with the build in the audit warehouse (_kam_run_config).",
+        ),
     },
 )
 def kam_pipeline() -> None:
@@ -117,7 +123,8 @@ def kam_pipeline() -> None:
 
         from kam_transforms.pipeline import dbt_build as build
 
-        return build(_settings(), date.fromisoformat(as_of))
+        dbt_vars = get_current_context()["params"].get("dbt_vars") or {}
+        return build(_settings(), date.fromisoformat(as_of), dbt_vars=dbt_vars)
 
     @task(
         pool=WAREHOUSE_POOL,

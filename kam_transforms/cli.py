@@ -114,8 +114,9 @@ def _demo_serve(args: argparse.Namespace, settings: Settings) -> Any:
 
 def _build(args: argparse.Namespace, settings: Settings) -> Any:
     from kam_transforms.pipeline import dbt_build
+    from kam_transforms.run_config import parse_vars
 
-    return dbt_build(settings, args.as_of, args.select)
+    return dbt_build(settings, args.as_of, args.select, parse_vars(args.var))
 
 
 def _validate(args: argparse.Namespace, settings: Settings) -> Any:
@@ -146,8 +147,9 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> Any:
 
 def _run(args: argparse.Namespace, settings: Settings) -> Any:
     from kam_transforms.pipeline import run_all
+    from kam_transforms.run_config import parse_vars
 
-    return run_all(settings, args.as_of)
+    return run_all(settings, args.as_of, parse_vars(args.var))
 
 
 def _summary(args: argparse.Namespace, settings: Settings) -> Any:
@@ -186,8 +188,10 @@ def _parser() -> argparse.ArgumentParser:
             as_of=False)
     p.add_argument("rest", nargs=argparse.REMAINDER, help="crm|odoo and their options")
 
+    var_help = "a dbt var for this build, key=value (value as JSON if it parses); repeatable"
     p = add("build", _build, "run dbt build into the build warehouse")
     p.add_argument("--select", help="dbt node selection")
+    p.add_argument("--var", action="append", default=[], help=var_help)
 
     add("validate", _validate, "run the Great Expectations mart suites on the build")
 
@@ -201,7 +205,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["preview", "send"])
     p.add_argument("--out", help="preview: folder to write the rendered .eml files into")
 
-    add("run", _run, "run every step in order without Airflow")
+    p = add("run", _run, "run every step in order without Airflow")
+    p.add_argument("--var", action="append", default=[], help=var_help)
     add("summary", _summary, "rows per mart, customers per class, where things are")
     return parser
 

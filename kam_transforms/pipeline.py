@@ -176,19 +176,31 @@ def _run_child(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProce
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
-def dbt_build(settings: Settings, as_of: date, select: str | None = None) -> dict[str, Any]:
+def dbt_build(
+    settings: Settings,
+    as_of: date,
+    select: str | None = None,
+    dbt_vars: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Run ``dbt build`` for ``as_of`` into the build warehouse (the only writer of it).
 
     Holds the ``warehouse`` lock; records the build (:func:`kam_transforms.builds.start_build`)
     as ``running`` first and ``complete``/``partial``/``failed`` at the end; its
     ``build_id`` is in the summary. dbt dies with this process.
     """
+    from kam_transforms.run_config import parse_vars
+
+    extra = parse_vars(dbt_vars)
     with hold(settings.home, WAREHOUSE_LOCK, "build", as_of=as_of.isoformat()):
         require_orders_up_to(settings, as_of)
-        return _dbt_build_locked(settings, as_of, select)
+        return _dbt_build_locked(settings, as_of, select, extra)
 
 
-def _dbt_build_locked(settings: Settings, as_of: date, select: str | None) -> dict[str, Any]:
+def _dbt_build_locked(
+    settings: Settings, as_of: date, select: str | None, extra: dict[str, Any]
+) -> dict[str, Any]:
+    from kam_transforms.run_config import record_run_config
+
     target = dbt_target_dir(settings)
     settings.build_db.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
@@ -203,12 +215,15 @@ def _dbt_build_locked(settings: Settings, as_of: date, select: str | None) -> di
         "--log-path",
         str(settings.home / "dbt" / "logs"),
         "--vars",
-        json.dumps({"as_of_date": as_of.isoformat(), "base_currency": settings.base_currency}),
+        json.dumps(
+            extra | {"as_of_date": as_of.isoformat(), "base_currency": settings.base_currency}
+        ),
     ]
     if select:
         cmd += ["--select", select]
     env = os.environ | settings.dbt_env() | {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     build = start_build(settings.build_db, as_of, select)
+    record_run_config(settings.audit_db, build.build_id, as_of, extra, DBT_PROJECT_DIR.parent)
     try:
         proc = _run_child(cmd, env)
     except BaseException as exc:
@@ -233,6 +248,7 @@ def _dbt_build_locked(settings: Settings, as_of: date, select: str | None) -> di
         "as_of": as_of.isoformat(),
         "build_id": build.build_id,
         "status": status,
+        "dbt_vars": extra,
         "nodes": statuses,
         "build_db": str(settings.build_db),
     }
@@ -488,14 +504,16 @@ def preview_alerts(settings: Settings, as_of: date, out_dir: Path | None = None)
     }
 
 
-def run_all(settings: Settings, as_of: date) -> dict[str, Any]:
+def run_all(
+    settings: Settings, as_of: date, dbt_vars: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Every step in order, without Airflow (the DAG runs the same functions)."""
     from kam_transforms.extract import ordered_entities
 
     for ent in ordered_entities():
         extract_entity(settings, as_of, ent.source, ent.name)
     run_id = f"cli__{as_of.isoformat()}"
-    built = dbt_build(settings, as_of)
+    built = dbt_build(settings, as_of, dbt_vars=dbt_vars)
     validate_build(settings, as_of, run_id, build_id=built["build_id"])
     publish_marts(settings, as_of, run_id, build_id=built["build_id"])
     alerts = send_alerts(settings, as_of)

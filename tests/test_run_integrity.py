@@ -374,6 +374,36 @@ def test_a_date_without_data_fails_the_build_naming_it(settings: Settings) -> No
     assert build_record(settings)[0] == first_id  # no build was even started
 
 
+def test_dbt_vars_reach_the_build_and_are_recorded_with_it(settings: Settings) -> None:
+    """``kam build --var abc_cutoff_a=0.5`` moves the ABC boundary in this build only, and
+    the audit warehouse records the vars, package versions and git revision by build id."""
+    from kam_transforms.config import DBT_PROJECT_DIR
+    from kam_transforms.run_config import git_revision
+
+    def class_a(db: Path) -> int:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return con.execute(
+                "select count(*) from customer_tiers where abc_class = 'A'").fetchone()[0]
+
+    default_a = class_a(settings.build_db)
+    refused = kam(settings.home, "build", "--as-of", AS_OF.isoformat(),
+                  "--var", "as_of_date=2020-01-01")  # fmt: skip
+    assert refused.returncode == 1
+    assert "dbt var 'as_of_date' is set by the pipeline" in refused.stderr
+    proc = kam(settings.home, "build", "--as-of", AS_OF.isoformat(), "--var", "abc_cutoff_a=0.5")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads(proc.stdout)
+    assert summary["dbt_vars"] == {"abc_cutoff_a": 0.5}
+    assert 0 < class_a(settings.build_db) < default_a
+    with duckdb.connect(str(settings.audit_db), read_only=True) as con:
+        dbt_vars, versions, revision = con.execute(
+            "select dbt_vars, package_versions, git_revision from _kam_run_config "
+            "where build_id = ?", [summary["build_id"]]).fetchone()
+    assert json.loads(dbt_vars) == {"abc_cutoff_a": 0.5}
+    assert json.loads(versions)["dbt-core"].startswith("1.11.")
+    assert revision == git_revision(DBT_PROJECT_DIR.parent) and revision
+
+
 # ------------------------------------------------------------------ point 17: the alert state
 
 
