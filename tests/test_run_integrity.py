@@ -402,6 +402,18 @@ def test_dbt_vars_reach_the_build_and_are_recorded_with_it(settings: Settings) -
     assert json.loads(dbt_vars) == {"abc_cutoff_a": 0.5}
     assert json.loads(versions)["dbt-core"].startswith("1.11.")
     assert revision == git_revision(DBT_PROJECT_DIR.parent) and revision
+    # the rebuild of the same (latest) date replaced that date's history versions: one
+    # open version per customer, holding this build's class (dbt's valid_history passed)
+    with duckdb.connect(str(settings.build_db), read_only=True) as con:
+        stale = con.execute(
+            "select count(*) from main_snapshots.snap_customer_tiers s "
+            "join customer_tiers t using (customer_id) "
+            "where s.dbt_valid_to is null and s.abc_class is distinct from t.abc_class"
+        ).fetchone()[0]
+        open_versions = con.execute(
+            "select count(*), count(distinct customer_id) from main_snapshots.snap_customer_tiers "
+            "where dbt_valid_to is null").fetchone()
+    assert stale == 0 and open_versions[0] == open_versions[1] == 200
 
 
 # ------------------------------------------------------------------ point 17: the alert state

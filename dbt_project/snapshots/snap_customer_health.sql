@@ -5,6 +5,7 @@
 {% snapshot snap_customer_health %}
 
 {{ config(
+    pre_hook="{{ undo_run_date_versions() }}",
     schema='snapshots',
     unique_key='customer_key',
     strategy='check',

@@ -2,6 +2,7 @@
 {% snapshot snap_customer_lifecycle %}
 
 {{ config(
+    pre_hook="{{ undo_run_date_versions() }}",
     schema='snapshots',
     unique_key='customer_key',
     strategy='check',

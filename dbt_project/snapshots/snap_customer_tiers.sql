@@ -6,6 +6,7 @@
 {% snapshot snap_customer_tiers %}
 
 {{ config(
+    pre_hook="{{ undo_run_date_versions() }}",
     schema='snapshots',
     unique_key='customer_id',
     strategy='check',
