@@ -5,7 +5,8 @@ GX's SQL datasource cannot compute metrics on DuckDB, so each mart is read from 
 pandas and validated as a dataframe batch. Every expectation is either blocking or a warning
 (:mod:`expectations.config`). Each run
 
-- compares volume and drift against the previous *published* run (the serving warehouse),
+- compares volume and drift against the previous *published* run (the serving warehouse,
+  read-only, or a copy of it when a BI client holds it read-write),
 - appends every expectation's outcome to ``validation_runs`` in the audit warehouse,
 - rebuilds the GX Data Docs site and writes a JSON report, and
 - raises :class:`ValidationFailed`, naming each blocking failure and its row counts, which
@@ -17,6 +18,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -180,15 +185,43 @@ def _outcomes(
     return outcomes
 
 
-def _baseline(serving_db: Path, sql: str | None) -> dict[str, Any] | None:
+@contextmanager
+def _published(serving_db: Path) -> Iterator[duckdb.DuckDBPyConnection | None]:
+    """A read-only connection to the published warehouse (the baseline), or None before the
+    first publish.
+
+    A process holding the file read-write (a BI client) makes DuckDB refuse even a read-only
+    open; the baseline is then read from a copy of the file (the published version: a
+    writer's uncommitted work is in its write-ahead log, which is not copied), so a reader
+    never fails validation.
+    """
+    if not serving_db.exists():
+        yield None
+        return
+    try:
+        con = duck.connect(serving_db, read_only=True)
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        log.warning("%s is held read-write (%s): validating against a copy", serving_db, exc)
+        with tempfile.TemporaryDirectory(prefix="kam-baseline-") as tmp:
+            copy = Path(tmp) / serving_db.name
+            shutil.copyfile(serving_db, copy)
+            with duck.connect(copy, read_only=True) as con:
+                yield con
+        return
+    with con:
+        yield con
+
+
+def _baseline(con: duckdb.DuckDBPyConnection | None, sql: str | None) -> dict[str, Any] | None:
     """Metrics of the previous published table, or None before the first publish."""
-    if not sql or not serving_db.exists():
+    if not sql or con is None:
         return None
     try:
-        with duck.connect(serving_db, read_only=True) as con:
-            cursor = con.execute(sql)
-            row = cursor.fetchone()
-            names = [d[0] for d in cursor.description]
+        cursor = con.execute(sql)
+        row = cursor.fetchone()
+        names = [d[0] for d in cursor.description]
     except duckdb.CatalogException:  # the table is new in this build
         return None
     return dict(zip(names, row, strict=True)) if row else None
@@ -281,11 +314,13 @@ def validate_marts(
         run_time=datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC),
     )
     report = ValidationReport(as_of=as_of.isoformat(), run_id=run_id, build_id=build_id)
+    with _published(serving_db) as published:
+        baselines = {m.TABLE: _baseline(published, m.BASELINE_SQL) for m in suites}
     for module in suites:
         frame = read_table(build_db, schema, module.TABLE)
         if hasattr(module, "prepare"):
             frame = module.prepare(frame)
-        baseline = _baseline(serving_db, module.BASELINE_SQL)
+        baseline = baselines[module.TABLE]
         suite = context.suites.add_or_update(module.build(gx, baseline, config))
         try:
             asset = source.get_asset(module.TABLE)

@@ -5,7 +5,9 @@ in dbt's manifest, the allow-list for every identifier used here) into a *new* s
 and renames it over the old one, so a reader sees the old or the new warehouse and never a
 mix. The replaced file is kept as ``<serving>.previous`` for ``rollback``. Readers open the
 serving file read-only; a published file is never written again, so they never block or
-are blocked by a build.
+are blocked by a build. Publish and rollback refuse to rename over a file another process
+holds read-write (:func:`_refuse_a_writer`), and move a write-ahead log a dead writer left
+with the file it belongs to.
 
 The serving file is written in the DuckDB storage version ``KAM_SERVING_STORAGE_VERSION``
 (default ``v1.0.0``: DuckDB 1.0 and later, so the 1.x drivers most BI tools ship, read it),
@@ -289,6 +291,45 @@ _VALIDATION_RUNS = _sql_string(
 )
 
 
+def _wal(db: Path) -> Path:
+    """DuckDB's write-ahead log of ``db``: found by name, so it must move with its file."""
+    return db.with_name(db.name + ".wal")
+
+
+def _move_wal(db: Path, to: Path) -> None:
+    """Move ``db``'s write-ahead log, if it has one, to be ``to``'s."""
+    if _wal(db).exists():
+        os.replace(_wal(db), _wal(to))
+
+
+def _refuse_a_writer(serving_db: Path, step: str) -> None:
+    """Refuse to rename over a serving file another process holds read-write.
+
+    That writer keeps the replaced file (its changes land in ``.previous``), but its
+    write-ahead log is ``<serving>.wal`` by name: every new reader of the new file would
+    replay it. A read-only open conflicts only with a writer's lock, so it tells.
+
+    Raises
+    ------
+    PublishError
+        Naming the file and the process DuckDB reports holding it; serving is unchanged.
+    """
+    if not serving_db.exists():
+        return
+    try:
+        duck.connect(serving_db, read_only=True).close()
+    except duckdb.ConnectionException:  # this process has it open: no other can write it
+        return
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        raise PublishError(
+            f"{step} refused: {serving_db} is open read-write in another process ({exc}); "
+            "its writes and write-ahead log would reach the new version. Serving is "
+            "unchanged; close that client or connect it read-only, then retry"
+        ) from exc
+
+
 def _write_error(path: Path, exc: BaseException) -> PublishError:
     return PublishError(f"{path}: cannot write the staged serving warehouse: {exc}")
 
@@ -356,11 +397,15 @@ def publish(
         except (OSError, duckdb.IOException) as exc:
             raise _write_error(staged, exc) from exc
         _verify_staged(staged, build_db, marts, counts, as_of, build_id, storage_version)
+        _refuse_a_writer(serving_db, "publish")
         if serving_db.exists():
+            previous = previous_path(serving_db)
             keep = serving_db.with_name(f".{serving_db.name}.{os.getpid()}.keep")
             keep.unlink(missing_ok=True)
             os.link(serving_db, keep)
-            os.replace(keep, previous_path(serving_db))
+            _wal(previous).unlink(missing_ok=True)
+            os.replace(keep, previous)
+            _move_wal(serving_db, previous)  # left by a writer that died: the old file's
         os.replace(staged, serving_db)
     finally:
         staged.unlink(missing_ok=True)
@@ -377,13 +422,20 @@ def rollback(serving_db: Path) -> None:
     previous = previous_path(serving_db)
     if not previous.exists():
         raise PublishError(f"{previous}: no previous serving warehouse to roll back to")
+    _refuse_a_writer(serving_db, "rollback")
     if not serving_db.exists():  # e.g. deleted by hand: restore the previous version
+        _wal(serving_db).unlink(missing_ok=True)
         os.replace(previous, serving_db)
+        _move_wal(previous, serving_db)
         _fsync_dir(serving_db.parent)
         return
     swap = serving_db.with_name(f".{serving_db.name}.swap")
-    swap.unlink(missing_ok=True)
+    for name in (swap, _wal(swap)):
+        name.unlink(missing_ok=True)
     os.link(serving_db, swap)
+    _move_wal(serving_db, swap)
     os.replace(previous, serving_db)
+    _move_wal(previous, serving_db)
     os.replace(swap, previous)
+    _move_wal(swap, previous)
     _fsync_dir(serving_db.parent)

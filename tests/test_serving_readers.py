@@ -9,10 +9,14 @@ fails the test; elsewhere it skips.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,7 @@ import duckdb
 import pytest
 from dbt_build import AS_OF, CUSTOMERS, Build
 
+from kam_transforms.config import Settings
 from kam_transforms.warehouse import mart_relations, publish
 
 pytestmark = pytest.mark.slow
@@ -151,8 +156,6 @@ def test_storage_version_is_a_setting(
     build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``KAM_SERVING_STORAGE_VERSION`` picks the format; a malformed one names the setting."""
-    from kam_transforms.config import Settings
-
     monkeypatch.setenv("KAM_HOME", str(tmp_path))
     monkeypatch.setenv("KAM_SERVING_STORAGE_VERSION", "1.0")
     with pytest.raises(ValueError, match="KAM_SERVING_STORAGE_VERSION='1.0': expected a DuckDB"):
@@ -170,3 +173,171 @@ def test_storage_version_is_a_setting(
                 "where database_name = current_database()"
             ).fetchone()
         assert row == (tag,), version
+
+
+# ------------------------------------------------ a BI client holding serving read-write
+
+#: A BI client that opens the file read-write (most drivers' default) and holds it; on
+#: "write" it writes a table (kept in DuckDB's write-ahead log), on "close" it closes.
+HOLDER = """
+import sys
+import duckdb
+con = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+for line in sys.stdin:
+    if line.strip() == "write":
+        con.execute("create table main.bi_scratch as select 42 as answer")
+        print("written", flush=True)
+    else:
+        con.close()
+        print("closed", flush=True)
+        break
+"""
+
+
+def hold_read_write(db: Path) -> subprocess.Popen[str]:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+    return holder
+
+
+def tell(holder: subprocess.Popen[str], what: str) -> str:
+    assert holder.stdin is not None and holder.stdout is not None
+    holder.stdin.write(what + "\n")
+    holder.stdin.flush()
+    return holder.stdout.readline().strip()
+
+
+@pytest.fixture(scope="module")
+def published_home(build: Build, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A KAM_HOME whose build warehouse is the session's demo build, recorded as a complete
+    build, validated and published once (run-1); the warehouse folder is kept pristine."""
+    from kam_transforms.builds import finish_build, start_build
+    from kam_transforms.pipeline import dbt_target_dir, publish_marts, validate_build
+
+    home = tmp_path_factory.mktemp("kam-rw")
+    with pytest.MonkeyPatch.context() as patch:
+        for key in [k for k in os.environ if k.startswith("KAM_")]:
+            patch.delenv(key)
+        patch.setenv("KAM_HOME", str(home))
+        settings = Settings.from_env()
+        settings.build_db.parent.mkdir(parents=True)
+        shutil.copy(build.db_path, settings.build_db)
+        dbt_target_dir(settings).mkdir(parents=True)
+        shutil.copy(build.root / "target" / "manifest.json", dbt_target_dir(settings))
+        record = start_build(settings.build_db, AS_OF)
+        finish_build(settings.build_db, record.build_id, "complete")
+        validate_build(settings, AS_OF, "run-1")
+        publish_marts(settings, AS_OF, "run-1")
+        shutil.copytree(settings.build_db.parent, home / "pristine")
+    yield home
+
+
+@pytest.fixture
+def settings(published_home: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    for key in [k for k in os.environ if k.startswith("KAM_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("KAM_HOME", str(published_home))
+    settings = Settings.from_env()
+    shutil.rmtree(settings.build_db.parent)
+    shutil.copytree(published_home / "pristine", settings.build_db.parent)
+    return settings
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _tables(db: Path) -> dict[str, int]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        names = [r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'main' order by 1"
+        ).fetchall()]
+        return {n: con.execute(f'select count(*) from main."{n}"').fetchone()[0] for n in names}
+
+
+def _logged(db: Path) -> tuple[str, dict[str, int]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        run_id, tables = con.execute("select run_id, tables from _kam_publish_log").fetchone()
+    return run_id, json.loads(tables)
+
+
+def test_a_client_holding_serving_read_write_fails_neither_validation_nor_serving(
+    settings: Settings,
+) -> None:
+    from kam_transforms.pipeline import publish_marts, validate_build
+    from kam_transforms.warehouse import PublishError
+
+    serving = settings.serving_db
+    holder = hold_read_write(serving)
+    try:
+        # what stopped the nightly run: DuckDB refuses even a read-only open meanwhile
+        with pytest.raises(duckdb.IOException, match=f"Could not set lock.*PID {holder.pid}"):
+            duckdb.connect(str(serving), read_only=True)
+
+        summary = validate_build(settings, AS_OF, "run-2")
+        assert summary["success"] is True and summary["failed"] == []
+        with duckdb.connect(str(settings.audit_db), read_only=True) as con:
+            bounds = con.execute(
+                "select kwargs from validation_runs where run_id = 'run-2' and "
+                "suite = 'customer_tiers' and expectation = 'expect_table_row_count_to_be_between' "
+                "and kwargs like '%max_value%'"
+            ).fetchall()
+        # the volume check ran against the published version (400 rows, within 50%)
+        assert [json.loads(k)["max_value"] for (k,) in bounds] == [CUSTOMERS * 3 // 2]
+
+        before = _sha256(serving)
+        with pytest.raises(PublishError) as refused:
+            publish_marts(settings, AS_OF, "run-2")
+        message = str(refused.value)
+        assert message.startswith(f"publish refused: {serving} is open read-write in another")
+        assert f"PID {holder.pid}" in message and "Serving is unchanged" in message
+        assert _sha256(serving) == before
+        assert sorted(p.name for p in serving.parent.iterdir()) == [
+            "audit.duckdb", "build.duckdb", "serving.duckdb"
+        ]
+    finally:
+        tell(holder, "close")
+        holder.wait(30)
+
+    published = publish_marts(settings, AS_OF, "run-2")  # the task's retry, once it closed
+    assert _logged(serving) == ("run-2", published["tables"])
+    assert published["tables"]["customer_tiers"] == CUSTOMERS
+
+
+def test_a_dead_writers_log_moves_with_its_file_never_onto_the_new_one(
+    settings: Settings,
+) -> None:
+    """A client killed after writing leaves ``serving.duckdb.wal``; DuckDB finds a log by the
+    file's name, so left in place every new reader of the next version would replay it."""
+    from kam_transforms.pipeline import publish_marts, rollback_serving
+
+    serving = settings.serving_db
+    wal = serving.with_name("serving.duckdb.wal")
+    holder = hold_read_write(serving)
+    assert tell(holder, "write") == "written"
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(30)
+    assert wal.exists()
+
+    published = publish_marts(settings, AS_OF, "run-2")
+    assert not wal.exists()
+    logged = published["tables"]
+    assert _logged(serving) == ("run-2", logged)
+    assert _tables(serving) == logged | {"_kam_publish_log": 1, "validation_runs": _runs(serving)}
+    previous = serving.with_name("serving.duckdb.previous")
+    assert _tables(previous)["bi_scratch"] == 1  # the dead client's write, with its own file
+
+    rollback_serving(settings)
+    assert _tables(serving)["bi_scratch"] == 1 and _logged(serving)[0] == "run-1"
+    assert "bi_scratch" not in _tables(previous) and _logged(previous)[0] == "run-2"
+    assert sorted(p.name for p in serving.parent.iterdir() if p.suffix == ".wal") == [
+        "serving.duckdb.wal"
+    ]
+
+
+def _runs(db: Path) -> int:
+    return _tables(db)["validation_runs"]
