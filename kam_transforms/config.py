@@ -1,7 +1,8 @@
 """Runtime settings, read from environment variables with project-local defaults.
 
 Every path the pipeline reads or writes hangs off ``KAM_HOME`` (default: ``var/`` in the
-repository), so a demo run, a test and a production deployment differ only in environment.
+repository, or in the working directory when installed from the wheel), so a demo run, a
+test and a production deployment differ only in environment.
 """
 
 from __future__ import annotations
@@ -22,8 +23,24 @@ __all__ = [
     "check_storage_version",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = _PACKAGE_DIR.parent
+#: The dbt project: ``dbt_project/`` of the checkout, or, installed from the wheel, the copy
+#: inside the package (``setup.py`` puts it there).
+DBT_PROJECT_DIR = next(
+    (
+        folder
+        for folder in (REPO_ROOT / "dbt_project", _PACKAGE_DIR / "dbt_project")
+        if (folder / "dbt_project.yml").is_file()
+    ),
+    REPO_ROOT / "dbt_project",
+)
+
+
+def _default_home() -> Path:
+    """``KAM_HOME`` by default: ``var/`` of the checkout, or of the working directory when
+    installed from the wheel (never inside site-packages)."""
+    return (REPO_ROOT if DBT_PROJECT_DIR.parent == REPO_ROOT else Path.cwd()) / "var"
 
 
 #: Active ISO 4217 currency codes: the allow-list for ``KAM_BASE_CURRENCY`` (it becomes a
@@ -123,7 +140,7 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        home = _path("KAM_HOME", REPO_ROOT / "var")
+        home = _path("KAM_HOME", _default_home())
         return cls(
             home=home,
             exports_dir=_path("KAM_EXPORTS_DIR", home / "exports"),

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -107,12 +106,11 @@ def extract_entity(settings: Settings, as_of: date, source: str, name: str) -> d
         return extract(settings, as_of, source, name)
 
 
-def _dbt_executable() -> str:
+def _dbt_command() -> list[str]:
+    """dbt of this interpreter: the ``dbt`` script beside it, else ``python -m dbt.cli.main``
+    (never another environment's dbt from PATH: the Python models import this package)."""
     beside = Path(sys.executable).parent / "dbt"
-    found = str(beside) if beside.exists() else shutil.which("dbt")
-    if not found:
-        raise DbtBuildError("dbt executable not found next to the Python interpreter or on PATH")
-    return found
+    return [str(beside)] if beside.exists() else [sys.executable, "-m", "dbt.cli.main"]
 
 
 def dbt_target_dir(settings: Settings) -> Path:
@@ -204,7 +202,7 @@ def _dbt_build_locked(
     target = dbt_target_dir(settings)
     settings.build_db.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
-        _dbt_executable(),
+        *_dbt_command(),
         "build",
         "--project-dir",
         str(DBT_PROJECT_DIR),
