@@ -15,7 +15,7 @@ from kam_transforms.alerts.render import sender_address
 from kam_transforms.config import Settings
 from kam_transforms.validate import ValidationReport
 
-__all__ = ["notify_data_coverage", "notify_validation_failure"]
+__all__ = ["notify_data_coverage", "notify_validation_failure", "send_to_data_team"]
 
 
 def _message(settings: Settings, report: ValidationReport, delivery_id: str) -> EmailMessage:
@@ -59,11 +59,11 @@ def notify_validation_failure(
     key = "|".join([report.run_id, *sorted(o.describe() for o in report.blocking_failures)])
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
     delivery_id = f"kam.validation.{report.as_of.replace('-', '')}.{digest}"
-    _send_once(settings, _message(settings, report, delivery_id), delivery_id, transport)
+    send_to_data_team(settings, _message(settings, report, delivery_id), delivery_id, transport)
     return delivery_id
 
 
-def _send_once(
+def send_to_data_team(
     settings: Settings, message: EmailMessage, delivery_id: str, transport: Transport | None
 ) -> None:
     """Send ``message`` to the data team unless the transport already has ``delivery_id``."""
@@ -131,5 +131,5 @@ def notify_data_coverage(
         "The mart data_coverage lists every check and whether it ran.",
     ]
     msg.set_content("\n".join(lines))
-    _send_once(settings, msg, delivery_id, transport)
+    send_to_data_team(settings, msg, delivery_id, transport)
     return delivery_id

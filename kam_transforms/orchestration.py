@@ -170,31 +170,22 @@ def notify_task_failure(context: Any) -> str | None:
     Never raises: a callback that fails would hide the task's own error; it logs instead.
     """
     try:
-        from kam_transforms.alerts.deliver import transport_for
         from kam_transforms.alerts.render import sender_address
         from kam_transforms.config import Settings
+        from kam_transforms.notify import send_to_data_team
 
         settings = Settings.from_env()
         facts = _facts(context)
         key = "|".join(str(facts[k]) for k in ("dag_id", "task_id", "run_id", "try_number"))
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
         delivery_id = f"kam.task-failed.{facts['as_of'].replace('-', '')}.{digest}"
-        transport = transport_for(settings)
-        try:
-            if transport.already_delivered(delivery_id):
-                return delivery_id
-            sender = transport.from_email or sender_address(settings.mail_from).addr_spec
-            message = failure_message(
-                facts, sender=sender, recipient=settings.data_team_email, delivery_id=delivery_id
-            )
-            transport.send(
-                bytes(message),
-                delivery_id=delivery_id,
-                sender=sender,
-                recipients=[settings.data_team_email],
-            )
-        finally:
-            transport.close()
+        message = failure_message(
+            facts,
+            sender=str(sender_address(settings.mail_from)),
+            recipient=settings.data_team_email,
+            delivery_id=delivery_id,
+        )
+        send_to_data_team(settings, message, delivery_id, None)
         log.info("told %s that %s failed (%s)", settings.data_team_email, key, delivery_id)
         return delivery_id
     except Exception:  # noqa: BLE001 - a callback must not raise
