@@ -23,6 +23,7 @@ from airflow.sdk import Asset, dag, get_current_context, task
 from kam_transforms.orchestration import (
     START_DATE,
     STEP_POLICY,
+    extract_for_task,
     notify_task_failure,
     run_as_of,
 )
@@ -78,23 +79,8 @@ def extract_dag(source: str) -> None:
                 **_policy("extract"),
             )
             def extract(name: str = name, asset: Asset = asset, *, outlet_events=None) -> dict:  # noqa: ANN001
-                from datetime import date
-
-                from airflow.sdk.exceptions import AirflowFailException
-
-                from kam_transforms.extract import RawValidationError, SchemaDriftError
-                from kam_transforms.extract.export_config import ExportConfigError
-                from kam_transforms.extract.hubspot import HubSpotAuthError
-                from kam_transforms.extract.snapshot import SnapshotError
-                from kam_transforms.pipeline import extract_entity
-
                 day = run_as_of(get_current_context())
-                final = (SchemaDriftError, RawValidationError, HubSpotAuthError,
-                         ExportConfigError, SnapshotError)  # fmt: skip
-                try:
-                    summary = extract_entity(_settings(), date.fromisoformat(day), source, name)
-                except final as exc:
-                    raise AirflowFailException(str(exc)) from exc
+                summary = extract_for_task(day, source, name)
                 outlet_events[asset].extra = {"as_of": day, "batch_id": summary["batch_id"]}
                 return summary
 

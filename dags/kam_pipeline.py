@@ -25,7 +25,13 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
-from kam_transforms.orchestration import START_DATE, STEP_POLICY, notify_task_failure, run_as_of
+from kam_transforms.orchestration import (
+    START_DATE,
+    STEP_POLICY,
+    extract_for_task,
+    notify_task_failure,
+    run_as_of,
+)
 
 WAREHOUSE_POOL = "kam_warehouse"  # one slot: DuckDB allows one writer per file
 # One extract task per canonical entity; fx rates land first because every other batch
@@ -96,22 +102,8 @@ def kam_pipeline() -> None:
         **_policy("extract"),
     )
     def extract(qualified: str, as_of: str) -> dict:
-        from datetime import date
-
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from kam_transforms.extract import HubSpotAuthError, RawValidationError, SchemaDriftError
-        from kam_transforms.extract.export_config import ExportConfigError
-        from kam_transforms.extract.snapshot import SnapshotError
-        from kam_transforms.pipeline import extract_entity
-
         source, name = qualified.split("/")
-        final = (SchemaDriftError, RawValidationError, HubSpotAuthError, ExportConfigError,
-                 SnapshotError)  # fmt: skip
-        try:
-            return extract_entity(_settings(), date.fromisoformat(as_of), source, name)
-        except final as exc:
-            raise AirflowFailException(str(exc)) from exc  # a retry cannot fix these
+        return extract_for_task(as_of, source, name)
 
     @task(
         pool=WAREHOUSE_POOL,

@@ -24,6 +24,7 @@ __all__ = [
     "STEP_POLICY",
     "StepPolicy",
     "as_of_from_events",
+    "extract_for_task",
     "failure_message",
     "notify_task_failure",
     "run_as_of",
@@ -101,6 +102,26 @@ def as_of_from_events(events: Any) -> str:
     return dates[0]
 
 
+def extract_for_task(as_of: str, source: str, name: str) -> dict[str, Any]:
+    """What an extract task runs: land ``source/name`` as of ``as_of``. Errors a retry
+    cannot fix (schema drift, a failed raw suite, a refused token, a broken
+    ``_export.json``, an empty or shrunken full snapshot) fail the task without retry."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from kam_transforms.config import Settings
+    from kam_transforms.extract import HubSpotAuthError, RawValidationError, SchemaDriftError
+    from kam_transforms.extract.export_config import ExportConfigError
+    from kam_transforms.extract.snapshot import SnapshotError
+    from kam_transforms.pipeline import extract_entity
+
+    final = (SchemaDriftError, RawValidationError, HubSpotAuthError, ExportConfigError,
+             SnapshotError)  # fmt: skip
+    try:
+        return extract_entity(Settings.from_env(), date.fromisoformat(as_of), source, name)
+    except final as exc:
+        raise AirflowFailException(str(exc)) from exc
+
+
 def _describe_error(exc: BaseException | None) -> str:
     from kam_transforms.textsafe import strip_bidi_controls
 
@@ -146,9 +167,10 @@ def failure_message(
 def _facts(context: Any) -> dict[str, Any]:
     ti = context.get("ti") or context.get("task_instance")
     dag_run = context.get("dag_run")
-    params = context.get("params") or {}
-    end = context.get("data_interval_end") or getattr(dag_run, "run_after", None)
-    as_of = params.get("as_of") or (end.date().isoformat() if end is not None else "unknown")
+    try:
+        as_of = run_as_of(context)
+    except (KeyError, AttributeError, ValueError):  # the callback still reports the failure
+        as_of = "unknown"
     task = context.get("task")
     return {
         "dag_id": getattr(ti, "dag_id", None) or getattr(dag_run, "dag_id", "?"),

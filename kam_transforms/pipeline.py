@@ -69,17 +69,16 @@ class NoDataError(RuntimeError):
 
 
 def require_orders_up_to(settings: Settings, as_of: date) -> int:
-    """The number of landed orders dated on or before ``as_of`` (in batches landed on or
-    before it); raises :class:`NoDataError` naming the date and the earliest order when
-    there are none, so a run of a date before the data fails instead of publishing empty
-    marts (and a backfill before the history starts says so)."""
+    """The number of landed orders dated on or before ``as_of``, in the batches staging
+    reads for it (:func:`kam_transforms.extract.lake.state_files`); raises
+    :class:`NoDataError` naming the date and the earliest order when there are none, so a
+    run of a date before the data fails instead of publishing empty marts (and a backfill
+    before the history starts says so)."""
+    from kam_transforms.entities import entity
+    from kam_transforms.extract.lake import state_files
+
     root = settings.lake_dir / "raw" / "erp" / "orders"
-    files = sorted(
-        str(f)
-        for part in root.glob("as_of=*")
-        if part.name.removeprefix("as_of=") <= as_of.isoformat()
-        for f in part.glob("*.parquet")
-    )
+    files = state_files(settings.lake_dir, entity("erp", "orders"), as_of, before=False)
     if not files:
         raise NoDataError(f"no erp/orders batch landed on or before {as_of} under {root}")
     with duck.connect(":memory:") as con:
