@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from test_extract_landing import write
 
 from kam_transforms.entities import entity
 from kam_transforms.extract.export_config import ExportConfigError, load_export_config
@@ -34,12 +35,6 @@ ORDERS = entity("erp", "orders")
 ORDER_LINES = entity("erp", "order_lines")
 FX = entity("erp", "fx_rates")
 OUTSIDE_LINE = "root:x:0:0:TOPSECRET-LINE:/root:/bin/bash"
-
-
-def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(text.encode(encoding))
-    return path
 
 
 def fx_landed(exports: Path, lake: Path) -> None:
