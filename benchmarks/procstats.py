@@ -50,25 +50,33 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
-def _rss(pid: int) -> int:
+def _memory(pid: int | str) -> tuple[int, int]:
+    """(``VmRSS``, ``VmHWM``) of a process in bytes; (0, 0) once it is gone."""
+    rss = hwm = 0
     try:
         with open(f"/proc/{pid}/status", "rb") as f:
             for line in f:
                 if line.startswith(b"VmRSS:"):
-                    return int(line.split()[1]) * 1024
+                    rss = int(line.split()[1]) * 1024
+                elif line.startswith(b"VmHWM:"):
+                    hwm = int(line.split()[1]) * 1024
     except OSError:
         pass
-    return 0
+    return rss, hwm
 
 
-def _tree_rss(root: int) -> int:
+def _tree_memory(root: int) -> tuple[int, int]:
+    """(sum of ``VmRSS``, largest ``VmHWM``) over ``root`` and all its descendants."""
     tree = _children()
-    total, todo = 0, [root]
+    total = largest = 0
+    todo = [root]
     while todo:
         pid = todo.pop()
-        total += _rss(pid)
+        rss, hwm = _memory(pid)
+        total += rss
+        largest = max(largest, hwm)
         todo.extend(tree.get(pid, []))
-    return total
+    return total, largest
 
 
 def measure(
@@ -85,6 +93,7 @@ def measure(
     subprocess.CalledProcessError
         If ``check`` and the command exits non-zero (with its stderr's tail).
     """
+    own_hwm = _memory("self")[1]
     with open(os.devnull, "rb") as devnull:
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             start = time.perf_counter()
@@ -92,10 +101,11 @@ def measure(
                 list(argv), env=dict(env) if env is not None else None, cwd=cwd,
                 stdin=devnull, stdout=out, stderr=err,
             )
-            peak = 0
+            peak = peak_hwm = 0
             status = None
             while status is None:
-                peak = max(peak, _tree_rss(proc.pid))
+                tree_rss, tree_hwm = _tree_memory(proc.pid)
+                peak, peak_hwm = max(peak, tree_rss), max(peak_hwm, tree_hwm)
                 pid, wait_status, usage = os.wait4(proc.pid, os.WNOHANG)
                 if pid:
                     status, wall = wait_status, time.perf_counter() - start
@@ -106,13 +116,15 @@ def measure(
             err.seek(0)
             stdout = out.read().decode("utf-8", "replace")
             stderr_tail = err.read().decode("utf-8", "replace")[-4000:]
+    kernel_peak = usage.ru_maxrss * 1024
+    peak_process = max(peak_hwm, kernel_peak if kernel_peak > own_hwm else 0)
     result = Measured(
         argv=tuple(argv),
         returncode=proc.returncode,
         wall_s=wall,
         cpu_s=usage.ru_utime + usage.ru_stime,
-        peak_tree_rss=max(peak, usage.ru_maxrss * 1024),
-        peak_process_rss=usage.ru_maxrss * 1024,
+        peak_tree_rss=max(peak, peak_process),
+        peak_process_rss=peak_process,
         stdout=stdout,
         stderr_tail=stderr_tail,
     )

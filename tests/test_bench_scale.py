@@ -132,6 +132,20 @@ def test_measure_sees_a_grandchild_s_memory() -> None:
     assert result.peak_tree_rss < 600 * MIB
 
 
+def test_measure_is_not_inflated_by_a_large_measuring_process() -> None:
+    # Linux copies the parent's high-water mark into the child's ru_maxrss at exec: late in
+    # a suite pytest holds hundreds of MiB, and a small command measured from it must not
+    # report pytest's size (CI saw 625 MiB for a 300 MiB grandchild)
+    ballast = bytearray(700 * MIB)
+    for i in range(0, len(ballast), 4096):
+        ballast[i] = 1
+    result = measure([sys.executable, "-c", "b = bytearray(100 * 2**20); import time; time.sleep(0.6)"],
+                     interval=0.1)
+    del ballast
+    assert 100 * MIB <= result.peak_process_rss < 300 * MIB
+    assert result.peak_tree_rss < 300 * MIB
+
+
 def test_measure_keeps_a_failing_command_s_exit_code() -> None:
     result = measure([sys.executable, "-c", "import sys; sys.exit(3)"], check=False)
     assert result.returncode == 3
