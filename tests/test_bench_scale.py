@@ -139,8 +139,8 @@ def test_measure_is_not_inflated_by_a_large_measuring_process() -> None:
     ballast = bytearray(700 * MIB)
     for i in range(0, len(ballast), 4096):
         ballast[i] = 1
-    result = measure([sys.executable, "-c", "b = bytearray(100 * 2**20); import time; time.sleep(0.6)"],
-                     interval=0.1)
+    command = "b = bytearray(100 * 2**20); import time; time.sleep(0.6)"
+    result = measure([sys.executable, "-c", command], interval=0.1)
     del ballast
     assert 100 * MIB <= result.peak_process_rss < 300 * MIB
     assert result.peak_tree_rss < 300 * MIB
