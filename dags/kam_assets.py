@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 
 import pendulum
-from airflow.sdk import Asset, dag, get_current_context, task
+from airflow.sdk import Asset, Param, dag, get_current_context, task
 
 from kam_transforms.orchestration import (
     START_DATE,
@@ -101,7 +101,14 @@ for _source in SOURCES:
     dag_id="kam_warehouse",
     schedule=list(LAKE.values()),
     tags=["kam", "warehouse"],
-    doc_md="dbt build, validate and publish the date every lake asset was updated for.",
+    doc_md="dbt build, validate and publish the date every lake asset was updated for. "
+    "A manual run takes `as_of` and `dbt_vars` (the vars are recorded with the build).",
+    params={
+        "as_of": Param(None, type=["null", "string"], format="date",
+                       description="Rebuild this date instead of the assets' date."),
+        "dbt_vars": Param({}, type="object",
+                          description="dbt vars for this build, e.g. {\"abc_cutoff_a\": 0.75}."),
+    },
     **COMMON,
 )
 def kam_warehouse() -> None:
@@ -115,7 +122,8 @@ def kam_warehouse() -> None:
 
         from kam_transforms.pipeline import dbt_build as build
 
-        return build(_settings(), date.fromisoformat(as_of))
+        dbt_vars = get_current_context()["params"].get("dbt_vars") or {}
+        return build(_settings(), date.fromisoformat(as_of), dbt_vars=dbt_vars)
 
     @task(pool=WAREHOUSE_POOL, doc_md="Great Expectations on this build.", **_policy("validate"))
     def validate(as_of: str, built: dict) -> dict:

@@ -95,6 +95,11 @@ def test_assets_wire_extract_warehouse_and_alerts() -> None:
     assert [t.task_id for t in alerts.topological_sort()] == ["as_of", "alerts"]
     writers = {t.task_id for t in warehouse.tasks if t.pool == "kam_warehouse"}
     assert writers == {"dbt_build", "validate", "publish"}
+    # a manual run of the warehouse DAG passes dbt vars as kam_pipeline's does
+    for dag_id in ("kam_warehouse", "kam_pipeline"):
+        params = dags[dag_id].params
+        assert params["dbt_vars"] == {} and params["as_of"] is None, dag_id
+        assert params.get_param("dbt_vars").schema["type"] == "object"
 
 
 def test_an_asset_triggered_run_takes_one_date_from_its_events() -> None:
