@@ -29,7 +29,8 @@ from kam_transforms.orchestration import (
 )
 
 SOURCES = {
-    "crm": ["accounts", "owners", "contacts", "activities", "opportunities", "tickets", "surveys"],
+    "crm": ["accounts", "owners", "contacts", "activities", "opportunities", "tickets", "surveys",
+            "owner_directory"],
     "erp": ["fx_rates", "customers", "products", "orders", "order_lines", "invoices", "payments"],
 }
 WAREHOUSE_POOL = "kam_warehouse"
@@ -69,6 +70,7 @@ def extract_dag(source: str) -> None:
     )
     def extract_source() -> None:
         previous = None
+        tasks = {}
         for name in SOURCES[source]:
             asset = LAKE[f"{source}/{name}"]
 
@@ -84,11 +86,13 @@ def extract_dag(source: str) -> None:
                 outlet_events[asset].extra = {"as_of": day, "batch_id": summary["batch_id"]}
                 return summary
 
-            landed = extract()
+            landed = tasks[name] = extract()
             if name == "fx_rates":  # every other ERP batch checks currencies against them
                 previous = landed
             elif previous is not None:
                 previous >> landed
+            if name == "owner_directory":  # its rows must name landed owners
+                tasks["owners"] >> landed
 
     extract_source()
 

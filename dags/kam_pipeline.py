@@ -35,8 +35,10 @@ from kam_transforms.orchestration import (
 
 WAREHOUSE_POOL = "kam_warehouse"  # one slot: DuckDB allows one writer per file
 # One extract task per canonical entity; fx rates land first because every other batch
-# checks its currencies against them.
+# checks its currencies against them, and the owner directory (optional: no export lands
+# nothing) last, because its rows must name landed owners.
 FX_RATES = "erp/fx_rates"
+OWNER_DIRECTORY = "crm/owner_directory"
 ENTITIES = [
     "crm/accounts",
     "crm/owners",
@@ -166,8 +168,11 @@ def kam_pipeline() -> None:
     day = as_of()
     fx_rates = extract.override(task_id="extract_fx_rates")(qualified=FX_RATES, as_of=day)
     landed = extract.partial(as_of=day).expand(qualified=ENTITIES)
-    fx_rates >> landed
-    built = dbt_build(day, [fx_rates, landed])
+    directory = extract.override(task_id="extract_owner_directory")(
+        qualified=OWNER_DIRECTORY, as_of=day
+    )
+    fx_rates >> landed >> directory
+    built = dbt_build(day, [fx_rates, landed, directory])
     validated = validate(day, built)
     published = publish(day, validated)
     summary(day, alerts(day, published))

@@ -12,7 +12,8 @@ the wall clock is never read).
 
 Files written (canonical column names, plus ``accounts.owner_assigned_at``)::
 
-    out_dir/crm/{accounts,owners,contacts,activities,opportunities,tickets,surveys}.csv
+    out_dir/crm/{accounts,owners,owner_directory,contacts,activities,opportunities,tickets,
+                 surveys}.csv
     out_dir/erp/{customers,products,orders,order_lines,invoices,payments,fx_rates}.csv
     out_dir/scenarios.json
 
@@ -71,6 +72,7 @@ CANONICAL_COLUMNS: dict[str, tuple[str, ...]] = {
         "is_deleted", "owner_assigned_at",
     ),
     "crm/owners": ("owner_id", "full_name", "email", "manager_email", "locale", "is_active"),
+    "crm/owner_directory": ("owner_id", "email", "manager_email", "locale", "team"),
     "crm/contacts": (
         "contact_id", "account_id", "full_name", "role", "is_decision_maker", "is_active",
         "updated_at",
@@ -600,6 +602,7 @@ class _World:
         self.owner_email = np.array(emails)
         self.owner_locale = np.array(locales)
         self.owner_manager = np.array([_MANAGERS[f] for f in foci])
+        self.owner_team = focus
         self.owner_deact = deact
         self.n_owners = k
 
@@ -1025,6 +1028,13 @@ class _World:
             "full_name": _text(self.owner_name), "email": _text(self.owner_email),
             "manager_email": _text(self.owner_manager), "locale": _text(self.owner_locale),
             "is_active": pa.array(owner_active),
+        }  # fmt: skip
+        # the owner directory (by e-mail, as an HR export has it): the same managers and
+        # locales as the owners export, plus the team; on HubSpot it is their only source
+        tables["crm/owner_directory"] = {
+            "owner_id": pa.nulls(self.n_owners, pa.string()),
+            "email": _text(self.owner_email), "manager_email": _text(self.owner_manager),
+            "locale": _text(self.owner_locale), "team": _text(self.owner_team),
         }  # fmt: skip
 
         # accounts

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import json
 import logging
 import re
@@ -167,6 +168,28 @@ def _obj(
     )
 
 
+def _owner_teams(crm: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """Team name by owner id and by lower-cased e-mail, from the demo's owner directory."""
+    directory = crm.get("owner_directory")
+    out: dict[str, str] = {}
+    if directory is None:
+        return out
+    for r in directory.to_dict("records"):
+        if r.get("team"):
+            for key in (r.get("owner_id"), str(r.get("email") or "").lower()):
+                if key:
+                    out[key] = r["team"]
+    return out
+
+
+def _teams(name: str | None) -> list[dict[str, Any]]:
+    """An owner's ``teams`` as HubSpot's PublicTeam list (one primary team, stable id)."""
+    if not name:
+        return []
+    team_id = str(int(hashlib.sha256(name.encode("utf-8")).hexdigest()[:8], 16) % 9_000_000)
+    return [{"id": team_id, "name": name, "primary": True}]
+
+
 def crm_objects_from_exports(
     exports_dir: Path,
 ) -> tuple[dict[str, dict[str, CrmObject]], list[dict[str, Any]]]:
@@ -285,7 +308,9 @@ def crm_objects_from_exports(
         store["feedback_submissions"][o.id] = o
 
     owners = []
+    teams = _owner_teams(crm)
     for r in crm["owners"].to_dict("records"):
+        r["team"] = teams.get(r["owner_id"]) or teams.get(str(r["email"] or "").lower())
         first, _, last = (r["full_name"] or "").partition(" ")
         owners.append(
             {
@@ -297,9 +322,10 @@ def crm_objects_from_exports(
                 "createdAt": "2020-01-01T00:00:00.000Z",
                 "updatedAt": "2020-01-01T00:00:00.000Z",
                 "archived": r["is_active"] != "true",
-                # Not in HubSpot's owners API; the demo adds them so alerts can escalate.
-                "managerEmail": r["manager_email"],
-                "locale": r["locale"],
+                # HubSpot's owners API v3 (PublicOwner) has no manager and no locale: those
+                # come from the owner directory file drop. Teams it has, on portals with
+                # teams (PublicTeam: id, name, primary); the demo's are the managers' teams.
+                "teams": _teams(r.get("team")),
             }
         )
     return store, owners

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Entity", "ENTITIES", "SOURCES", "entity"]
+__all__ = ["Entity", "ENTITIES", "OPTIONAL", "SOURCES", "entity"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,11 @@ class Entity:
     def qualified_name(self) -> str:
         return f"{self.source}/{self.name}"
 
+    @property
+    def optional(self) -> bool:
+        """The source may have no export of it (see :data:`OPTIONAL`)."""
+        return self.qualified_name in OPTIONAL
+
 
 def _e(source: str, name: str, key: str, columns: str) -> Entity:
     return Entity(source, name, tuple(key.split()), tuple(columns.split()))
@@ -38,6 +43,10 @@ ENTITIES: tuple[Entity, ...] = (
         "parent_account_id erp_customer_id created_at updated_at is_deleted",
     ),
     _e("crm", "owners", "owner_id", "owner_id full_name email manager_email locale is_active"),
+    # Optional (only a file drop; see OPTIONAL): managers, locales and teams where the CRM
+    # lacks them. A row names its owner by owner_id or email; the landing resolves it to the
+    # landed owner's owner_id, the key.
+    _e("crm", "owner_directory", "owner_id", "owner_id email manager_email locale team"),
     _e(
         "crm",
         "contacts",
@@ -95,6 +104,10 @@ ENTITIES: tuple[Entity, ...] = (
 )
 
 SOURCES: tuple[str, ...] = ("crm", "erp")
+
+#: Entities a source may not have: no export means nothing to land, not a failure, and they
+#: always come from the file drop whatever connector the source uses.
+OPTIONAL: frozenset[str] = frozenset({"crm/owner_directory"})
 
 
 def entity(source: str, name: str) -> Entity:

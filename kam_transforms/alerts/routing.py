@@ -8,6 +8,12 @@ Rules
   ``cc_manager_on_high=False``), never the recipient itself;
 - locale: the owner's ``owner_locale`` (``zh-CN`` and its spellings ``zh``, ``zh_CN``,
   ``zh-Hans``...; anything else is ``en``); sales-ops digests are always ``en``.
+
+Where ``manager_email`` and ``owner_locale`` come from: the warehouse (``dim_customers``,
+``key_account_alerts``) takes them from the owner directory (file drop
+``crm/owner_directory``) when it has a value for the owner, else from the CRM's owner record
+(file-drop ``crm/owners``; HubSpot's owners API has neither, so on HubSpot the directory is
+the only source). ``owner_attributes_source`` on the alert row says which one applied.
 """
 
 from __future__ import annotations
@@ -15,9 +21,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from email.errors import HeaderParseError
-from email.headerregistry import Address
 
+from kam_transforms.addresses import LOCALES, normalise_address, normalise_locale
 from kam_transforms.alerts.model import AlertRow, clean_text
 from kam_transforms.alerts.outbox import PlannedAlert
 
@@ -32,39 +37,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-LOCALES: tuple[str, ...] = ("en", "zh-CN")
-
-
-def normalise_locale(value: str | None) -> str:
-    """``zh-CN`` for any Chinese (mainland/simplified) locale spelling, else ``en``."""
-    if not value:
-        return "en"
-    tag = value.strip().replace("_", "-").lower()
-    if tag in {"zh", "zh-cn", "zh-hans", "zh-hans-cn", "zh-sg", "cn"}:
-        return "zh-CN"
-    return "en"
-
-
-def normalise_address(value: str | None) -> str | None:
-    """A lower-cased ``local@domain`` if ``value`` is one plain ASCII address, else None."""
-    if not value:
-        return None
-    text = value.strip()
-    if (
-        not text
-        or not text.isascii()
-        or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text)
-    ):
-        return None
-    try:
-        address = Address(addr_spec=text)
-    except (ValueError, HeaderParseError, IndexError):
-        return None
-    if not address.username or not address.domain or "." not in address.domain:
-        return None
-    return address.addr_spec.lower()
-
 
 @dataclass(frozen=True)
 class Route:

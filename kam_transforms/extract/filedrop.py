@@ -35,7 +35,7 @@ from pathlib import Path
 
 from kam_transforms.entities import Entity
 from kam_transforms.extract.export_config import ExportSpec, config_path, export_spec
-from kam_transforms.extract.files import ExtractError
+from kam_transforms.extract.files import ExportNotFoundError, ExtractError
 from kam_transforms.extract.landing import Part, SchemaDriftError
 from kam_transforms.extract.readers import DATA_SUFFIXES, ExportFile, open_export
 from kam_transforms.extract.run import Fetched, Window
@@ -175,7 +175,7 @@ class FileDropConnector:
         found = discover(self.exports_dir, ent)
         if not found.files:
             where = self.exports_dir / ent.source / ent.name
-            raise ExtractError(
+            raise ExportNotFoundError(
                 f"{where}(.csv|.tsv|.xlsx|.parquet or folder): export for {ent.qualified_name} "
                 "not found"
             )

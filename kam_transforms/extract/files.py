@@ -13,11 +13,15 @@ from pathlib import Path
 
 from kam_transforms.entities import Entity
 
-__all__ = ["ExtractError", "LandResult", "partition_dir"]
+__all__ = ["ExportNotFoundError", "ExtractError", "LandResult", "partition_dir"]
 
 
 class ExtractError(RuntimeError):
     """An export cannot be landed at all (missing file, missing required column)."""
+
+
+class ExportNotFoundError(ExtractError):
+    """The file drop has no export of an entity (an error unless the entity is optional)."""
 
 
 @dataclass(frozen=True)

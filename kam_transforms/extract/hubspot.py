@@ -15,7 +15,9 @@ How it reads (and why):
 - **Soft deletes**: archived records are listed with ``GET ...?archived=true`` (search
   never returns them) and those archived inside the window land with ``is_deleted = true``.
 - **Owners** (``GET /crm/v3/owners``, active and ``archived=true``) are few: every run lands
-  them all; archived owners are ``is_active = false``.
+  them all; archived owners are ``is_active = false``. The API has no manager or locale
+  (they land empty; the owner directory file drop supplies them) and, where the portal has
+  teams, ``teams`` (the primary one lands as ``team`` and ``team_id``).
 - **Failures**: 429 waits ``Retry-After`` (else exponential backoff), 5xx and connection
   errors back off exponentially, both up to ``max_retries``; 401/403 stop at once with
   :class:`HubSpotAuthError`. The token is sent only in the ``Authorization`` header and
@@ -162,6 +164,7 @@ DEAL_STAGES = {
 #: HubSpot's default support pipeline stages -> canonical ticket status.
 TICKET_STAGES = {"1": "open", "2": "in_progress", "3": "resolved", "4": "closed"}
 _ACTIVITY_TYPES = {"calls": "call", "emails": "email", "meetings": "meeting"}
+_OWNER_COLUMNS = ("owner_id", "full_name", "email", "manager_email", "locale", "is_active")
 
 
 def _lower(v: Any) -> str | None:
@@ -476,23 +479,30 @@ class HubSpotConnector:
         return cls(base_url, token, **client_options)
 
     def _owners(self) -> pd.DataFrame:
+        """Owners as HubSpot's owners API v3 has them (``PublicOwner``: id, email, firstName,
+        lastName, userId, createdAt, updatedAt, archived, teams). It has no manager and no
+        locale: ``manager_email`` and ``locale`` land empty (the owner directory,
+        ``crm/owner_directory``, supplies them); ``team``/``team_id`` are the owner's primary
+        team (``teams[].primary``, else the first), empty where the portal has no teams."""
         rows = []
         for archived in (False, True):
             for o in self.client.owners(archived):
                 name = " ".join(x for x in (o.get("firstName"), o.get("lastName")) if x) or None
+                teams = [t for t in o.get("teams") or [] if isinstance(t, dict)]
+                team = next((t for t in teams if t.get("primary")), teams[0] if teams else {})
                 rows.append(
                     {
                         "owner_id": str(o["id"]),
                         "full_name": name,
                         "email": o.get("email"),
-                        "manager_email": o.get("managerEmail"),
-                        "locale": o.get("locale"),
+                        "manager_email": None,
+                        "locale": None,
                         "is_active": "false" if o.get("archived") or archived else "true",
+                        "team": team.get("name"),
+                        "team_id": str(team["id"]) if team.get("id") is not None else None,
                     }
                 )
-        return pd.DataFrame(
-            rows, columns=["owner_id", "full_name", "email", "manager_email", "locale", "is_active"]
-        )
+        return pd.DataFrame(rows, columns=[*_OWNER_COLUMNS, "team", "team_id"])
 
     def fetch(self, ent: Entity, window: Window) -> Fetched:
         before = dict(self.client.stats)

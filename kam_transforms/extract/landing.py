@@ -54,6 +54,7 @@ from kam_transforms.entities import Entity
 from kam_transforms.extract.files import ExtractError, LandResult, partition_dir
 from kam_transforms.extract.lake import SNAPSHOT_METADATA, quote
 from kam_transforms.extract.rowrules import (
+    OwnerIndex,
     Drift,
     SchemaDriftError,
     apply_rules,
@@ -82,6 +83,7 @@ __all__ = [
     "land_batch",
     "land_parts",
     "landed_currencies",
+    "landed_owners",
     "landed_rows",
 ]
 
@@ -201,6 +203,7 @@ def _stage(
     fx_landed: bool,
     formats: dict[str, str],
     rows: int,
+    owners: OwnerIndex | None = None,
 ) -> _Staged:
     """Pass 1: rules chunk by chunk, every row written to the staged file with its reasons."""
     rules = rules_for(ent)
@@ -227,7 +230,9 @@ def _stage(
                         for c in order
                     }
                 )
-                text, reasons = apply_rules(text, ent, rules, known_currencies, formats, drift)
+                text, reasons = apply_rules(
+                    text, ent, rules, known_currencies, formats, drift, owners=owners
+                )
                 if known_currencies is not None and not fx_landed:
                     _require_fx(ent, text, rules.currencies, known_currencies)
                 n = len(text)
@@ -304,6 +309,26 @@ def landed_rows(
     frame = frame.sort_values(["_order", "_loaded_at"], kind="stable")
     frame = frame.drop_duplicates(list(ent.key), keep="last").drop(columns="_order")
     return frame.reset_index(drop=True)
+
+
+def landed_owners(lake_dir: Path, as_of: date) -> OwnerIndex | None:
+    """The live ``crm/owners`` landed up to ``as_of`` (None when none ever landed)."""
+    from kam_transforms.addresses import normalise_address
+    from kam_transforms.entities import entity
+
+    ent = entity("crm", "owners")
+    if not _partition_files(lake_dir, ent, as_of):
+        return None
+    rows = landed_rows(lake_dir, ent, as_of, ["email"])
+    if "is_deleted" in rows:
+        rows = rows[rows["is_deleted"].fillna("false").str.lower() != "true"]
+    ids = [str(v) for v in rows["owner_id"]]
+    by_email: dict[str, str] = {}
+    for oid, mail in zip(ids, rows["email"], strict=True):
+        address = normalise_address(mail) if isinstance(mail, str) else None
+        if address is not None:
+            by_email.setdefault(address, oid)
+    return OwnerIndex(frozenset(ids), by_email)
 
 
 def landed_currencies(lake_dir: Path) -> set[str]:
@@ -470,6 +495,7 @@ def land_parts(
     required_columns: Iterable[str] | None = None,
     snapshot: Snapshot | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    owners: OwnerIndex | None = None,
 ) -> BatchOutcome:
     """Land one batch of ``ent`` for ``as_of``, streamed: rules, quarantine, raw suite, publish.
 
@@ -500,6 +526,8 @@ def land_parts(
         quarantined or over-shrunk snapshot fails. ``None``: an incremental batch.
     chunk_rows
         The most rows the row rules hold at once.
+    owners
+        The live landed owners, for an entity whose rows name one (the owner directory).
 
     Raises
     ------
@@ -528,7 +556,7 @@ def land_parts(
     try:
         staged = _stage(
             parts, ent, order, staged_path, known_currencies, fx_landed, formats or {},
-            chunk_rows,
+            chunk_rows, owners,
         )  # fmt: skip
         for part in parts:
             staged.digest.update(part.origin.encode("utf-8"))

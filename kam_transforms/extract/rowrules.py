@@ -21,11 +21,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kam_transforms.addresses import canonical_locale, normalise_address
 from kam_transforms.entities import Entity
 from kam_transforms.extract.files import ExtractError
 from kam_transforms.extract.rules import MAX_MAGNITUDE, EntityRules
 
-__all__ = ["Drift", "Reasons", "SchemaDriftError", "apply_rules", "canonical_text", "kind_of"]
+__all__ = [
+    "Drift",
+    "OwnerIndex",
+    "Reasons",
+    "SchemaDriftError",
+    "apply_rules",
+    "canonical_text",
+    "kind_of",
+]
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
@@ -64,6 +73,14 @@ class Drift:
                     f"{ent.source}/{ent.name}: column {col} has an impossible type: no value "
                     f"parses as a {self.kinds[col]} (e.g. {', '.join(self.samples[col])})"
                 )
+
+@dataclass(frozen=True)
+class OwnerIndex:
+    """The live landed ``crm/owners``: their ids, and id by lower-cased e-mail."""
+
+    ids: frozenset[str]
+    by_email: dict[str, str]
+
 
 def _is_missing(v: Any) -> bool:
     if v is None:
@@ -181,9 +198,12 @@ def apply_rules(
     known_currencies: set[str] | None,
     formats: dict[str, str],
     drift: Drift,
+    *,
+    owners: OwnerIndex | None = None,
 ) -> tuple[pd.DataFrame, Reasons]:
     """Normalise typed columns in place and collect each row's reasons (vectorised);
-    duplicate keys are not checked here (they need the whole batch)."""
+    duplicate keys are not checked here (they need the whole batch). ``owners`` resolves
+    the rows of an entity with ``resolve_owner`` (required for it)."""
     n = len(frame)
     reasons = Reasons(n, frame)
     deleted = (
@@ -198,10 +218,19 @@ def apply_rules(
         if col in frame:
             frame[col] = frame[col].where(frame[col].isna(), frame[col].astype(str).str.strip())
 
+    _check_addresses_and_locales(frame, rules, reasons, live)
+    if rules.resolve_owner:
+        if owners is None:
+            raise ValueError(f"{ent.qualified_name}: the landed owners are needed to resolve rows")
+        _resolve_owners(frame, owners, reasons, live)
+    flagged = reasons.bad() if rules.resolve_owner else np.zeros(n, dtype=bool)
+
     # Required values, keys first (keys are required on tombstones too).
     for col in ent.key:
         empty = (frame[col].isna() | (frame[col].astype(str).str.strip() == "")).to_numpy()
-        reasons.add(empty, "required_value_missing", "required key column {col} is empty", col)
+        reasons.add(
+            empty & ~flagged, "required_value_missing", "required key column {col} is empty", col
+        )
     for col in rules.required:
         empty = (frame[col].isna() | (frame[col].astype(str).str.strip() == "")).to_numpy()
         reasons.add(empty & live, "required_value_missing", "required value {col} is empty", col)
@@ -287,6 +316,58 @@ def apply_rules(
         reasons.add(bad & live, "unknown_currency", "unknown currency in {col}: {value}", col)
         frame[col] = code.astype(object)
     return frame, reasons
+
+
+def _check_addresses_and_locales(
+    frame: pd.DataFrame, rules: EntityRules, reasons: Reasons, live: np.ndarray
+) -> None:
+    """E-mail columns must be one plain address (lower-cased), locales well-formed tags."""
+    for col, check, rule, what in [
+        *((c, normalise_address, "invalid_email", "an e-mail address") for c in rules.addresses),
+        *((c, canonical_locale, "invalid_locale", "a language tag such as en or zh-CN")
+          for c in rules.locales),
+    ]:  # fmt: skip
+        if col not in frame:
+            continue
+        text = frame[col].where(frame[col].isna(), frame[col].astype(str).str.strip())
+        text = text.where(text != "", None)
+        norm = text.map(lambda v, f=check: f(v) if isinstance(v, str) else None)
+        bad = (text.notna() & norm.isna()).to_numpy()
+        reasons.add(bad & live, rule, f"{{col}} is not {what}: {{value}}", col)
+        frame[col] = norm.where(~bad, frame[col]).astype(object)
+
+
+def _resolve_owners(
+    frame: pd.DataFrame, owners: OwnerIndex, reasons: Reasons, live: np.ndarray
+) -> None:
+    """Fill ``owner_id`` from ``email`` and flag rows naming no, an unknown or two owners."""
+    ids = frame["owner_id"].where(frame["owner_id"] != "", None)
+    emails = frame["email"].map(lambda v: normalise_address(v) if isinstance(v, str) else None)
+    by_email = emails.map(lambda v: owners.by_email.get(v) if v else None)
+    none = (ids.isna() & frame["email"].isna()).to_numpy()
+    reasons.add(none & live, "owner_not_named", "neither owner_id nor email names the owner")
+    unknown_id = (ids.notna() & ~ids.isin(owners.ids)).to_numpy()
+    reasons.add(
+        unknown_id & live,
+        "unknown_owner",
+        "owner_id {value} is not a live crm/owners owner",
+        "owner_id",
+    )
+    unknown_email = (ids.isna() & emails.notna() & by_email.isna()).to_numpy()
+    reasons.add(
+        unknown_email & live,
+        "unknown_owner",
+        "email {value} is not the e-mail of a live crm/owners owner",
+        "email",
+    )
+    mismatch = (ids.notna() & by_email.notna() & (ids != by_email) & ~unknown_id).to_numpy()
+    reasons.add_each(
+        mismatch & live,
+        "owner_mismatch",
+        lambda i: f"owner_id {ids.iat[i]!r} and email {frame['email'].iat[i]!r} name two "
+        f"owners (the e-mail is owner {by_email.iat[i]!r}'s)",
+    )
+    frame["owner_id"] = ids.where(ids.notna(), by_email).astype(object)
 
 
 def kind_of(col: str, rules: EntityRules) -> str:

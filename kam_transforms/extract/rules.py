@@ -15,6 +15,11 @@ to quarantine with a reason:
 - ``booleans``: ``true``/``false`` (``1``/``0``, ``yes``/``no`` are normalised);
 - ``currencies``: three letters (upper-cased), known from the fx rates that were landed
   (not quarantined) or the base currency;
+- ``addresses``: a plain e-mail address (lower-cased); ``locales``: a well-formed language
+  tag (rendered canonically, ``zh_cn`` -> ``zh-CN``);
+- ``resolve_owner`` (the owner directory): a row names its owner by ``owner_id`` or
+  ``email``; it must match a live landed ``crm/owners`` owner (``unknown_owner``), both must
+  name the same one (``owner_mismatch``), and ``owner_id`` is filled in from the e-mail;
 - key and foreign-key values are trimmed as staging trims them, and the key must not repeat
   inside the batch after that (``ORD-5`` and ``ORD-5 `` are one key).
 
@@ -50,6 +55,10 @@ class EntityRules:
     not_after_as_of: tuple[str, ...] = ()
     #: Foreign keys checked against landed data by the raw suite: column -> entity name.
     references: dict[str, str] = field(default_factory=dict)
+    addresses: tuple[str, ...] = ()
+    locales: tuple[str, ...] = ()
+    #: Rows name a landed owner by owner_id or email (resolved to owner_id before the key check).
+    resolve_owner: bool = False
 
     @property
     def typed_columns(self) -> tuple[str, ...]:
@@ -73,6 +82,12 @@ RULES: dict[str, EntityRules] = {
     "crm/owners": EntityRules(
         required=_s("email"),
         booleans=_s("is_active"),
+    ),
+    "crm/owner_directory": EntityRules(
+        addresses=_s("email manager_email"),
+        locales=_s("locale"),
+        resolve_owner=True,
+        references={"owner_id": "owners"},
     ),
     "crm/contacts": EntityRules(
         required=_s("account_id"),

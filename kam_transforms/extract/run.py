@@ -28,7 +28,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kam_transforms.entities import ENTITIES, Entity
-from kam_transforms.extract.landing import Part, land_parts, landed_currencies
+from kam_transforms.extract.files import ExportNotFoundError, ExtractError
+from kam_transforms.extract.landing import Part, land_parts, landed_currencies, landed_owners
+from kam_transforms.extract.rules import rules_for
 from kam_transforms.extract.snapshot import Snapshot
 from kam_transforms.extract.state import WatermarkStore
 
@@ -143,7 +145,22 @@ def run_extract(
     """
     store = WatermarkStore(lake_dir)
     window = _window(store, ent, as_of, connector.incremental, Path(lake_dir))
-    fetched = connector.fetch(ent, window)
+    try:
+        fetched = connector.fetch(ent, window)
+    except ExportNotFoundError as exc:
+        if not ent.optional:
+            raise
+        # An optional entity the source does not have: nothing lands, nothing is deleted
+        # (the previous batch, if any, stays in force) and the watermark stays.
+        return _skipped(ent, connector.name, window, str(exc))
+    owners = None
+    if rules_for(ent).resolve_owner:
+        owners = landed_owners(Path(lake_dir), as_of)
+        if owners is None:
+            raise ExtractError(
+                f"{ent.qualified_name}: no crm/owners batch landed on or before {as_of}, so "
+                "its rows cannot be matched to owners; land crm/owners first"
+            )
     # Known currencies: the base and those with landed (never quarantined) fx rows only.
     known = {base_currency} | landed_currencies(Path(lake_dir))
     parts = fetched.parts
@@ -166,6 +183,7 @@ def run_extract(
             if fetched.snapshot is not None and allow_shrink
             else fetched.snapshot
         ),
+        owners=owners,
     )
     cursor = fetched.cursor_max
     if cursor is not None and cursor.tzinfo is None:
@@ -202,8 +220,42 @@ def run_extract(
     return summary
 
 
+def _skipped(ent: Entity, connector: str, window: Window, why: str) -> dict[str, Any]:
+    return {
+        "source": ent.source,
+        "entity": ent.name,
+        "batch_id": None,
+        "rows_in": 0,
+        "rows_landed": 0,
+        "rows_quarantined": 0,
+        "rows_deleted": 0,
+        "quarantine_reasons": {},
+        "path": None,
+        "quarantine_path": None,
+        "raw_validation": {},
+        "as_of": window.as_of.isoformat(),
+        "origin": None,
+        "skipped": f"optional entity, no export: {why}",
+        "connector": connector,
+        "since": None,
+        "start": window.start.isoformat() if window.start else None,
+        "until": window.until.isoformat(),
+        "watermark": window.start.isoformat() if window.start else None,
+        "stats": {},
+        "extra_columns": [],
+    }
+
+
+#: Landed after every other entity of their source (their rows are checked against it).
+LAST = ("crm/owner_directory",)
+
+
 def ordered_entities(source: str | None = None) -> list[Entity]:
-    """The canonical entities of ``source`` (or all), ``erp/fx_rates`` first: every other
-    batch checks its currencies against the landed rates."""
+    """The canonical entities of ``source`` (or all), ``erp/fx_rates`` first (every other
+    batch checks its currencies against the landed rates) and ``crm/owner_directory`` last
+    (its rows must name landed owners)."""
     chosen = [e for e in ENTITIES if source is None or e.source == source]
-    return sorted(chosen, key=lambda e: e.qualified_name != "erp/fx_rates")
+    return sorted(
+        chosen,
+        key=lambda e: (e.qualified_name in LAST) - (e.qualified_name == "erp/fx_rates"),
+    )

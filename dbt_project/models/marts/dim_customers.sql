@@ -13,7 +13,7 @@ accounts as (
 
 owners as (
 
-    select * from {{ ref('stg_crm__owners') }}
+    select * from {{ ref('int_owners_enriched') }}
 
 ),
 
@@ -163,6 +163,8 @@ final as (
         coalesce(owners.locale, 'en') as owner_locale,
         coalesce(owners.is_active, false) as owner_is_active,
         owners.manager_email,
+        owners.team as owner_team,
+        coalesce(owners.is_in_owner_directory, false) as owner_directory_match,
         joined.owner_assigned_at,
         joined.tax_id,
         joined.currency,

@@ -15,6 +15,7 @@ renamed as (
         {{ landed_text('manager_email') }} as manager_email,
         {{ landed_text('locale') }} as locale,
         {{ landed_boolean('is_active') }} as is_active,
+        {{ landed_text(landed_optional_column('crm', 'owners', 'team')) }} as team,
         {{ landed_metadata_columns() }}
     from source
 
