@@ -49,10 +49,12 @@ def test_pipeline_structure() -> None:
     downstream = {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks}
     assert downstream == {
         "as_of": [
-            "alerts", "dbt_build", "extract", "extract_fx_rates", "publish", "summary", "validate"
+            "alerts", "dbt_build", "extract", "extract_fx_rates", "extract_owner_directory",
+            "publish", "summary", "validate"
         ],
         "extract_fx_rates": ["dbt_build", "extract"],
-        "extract": ["dbt_build"],
+        "extract": ["dbt_build", "extract_owner_directory"],
+        "extract_owner_directory": ["dbt_build"],
         "dbt_build": ["validate"],
         "validate": ["publish"],
         "publish": ["alerts"],
@@ -78,8 +80,10 @@ def test_assets_wire_extract_warehouse_and_alerts() -> None:
             (asset,) = t.outlets
             assert t.task_id == f"extract_{asset.name.removeprefix(f'kam_lake_{source}_')}"
             produced[asset.name] = asset.uri
-    assert len(produced) == 14 and produced["kam_lake_erp_order_lines"] == (
+    assert len(produced) == 15 and produced["kam_lake_erp_order_lines"] == (
         "kam://lake/raw/erp/order_lines")
+    crm = dags["kam_extract_crm"]  # the directory's rows must name landed owners
+    assert crm.task_dict["extract_owners"].downstream_task_ids == {"extract_owner_directory"}
     erp = dags["kam_extract_erp"]
     assert erp.task_dict["extract_fx_rates"].downstream_task_ids == {
         f"extract_{n}" for n in ("customers", "products", "orders", "order_lines", "invoices",
@@ -139,10 +143,12 @@ def test_every_task_has_a_timeout_a_doc_the_failure_callback_and_sensible_retrie
     dag = bag["kam_pipeline"]
     assert dag.start_date.date().isoformat() == "1990-01-01"  # nothing is skipped silently
     timeouts = {t.task_id: t.execution_timeout.total_seconds() / 60 for t in dag.tasks}
-    assert timeouts == {"as_of": 5, "extract_fx_rates": 60, "extract": 60, "dbt_build": 180,
+    assert timeouts == {"as_of": 5, "extract_fx_rates": 60, "extract": 60,
+                        "extract_owner_directory": 60, "dbt_build": 180,
                         "validate": 60, "publish": 30, "alerts": 30, "summary": 10}
     retries = {t.task_id: t.retries for t in dag.tasks}
-    assert retries == {"as_of": 0, "extract_fx_rates": 3, "extract": 3, "dbt_build": 0,
+    assert retries == {"as_of": 0, "extract_fx_rates": 3, "extract": 3,
+                       "extract_owner_directory": 3, "dbt_build": 0,
                        "validate": 0, "publish": 1, "alerts": 3, "summary": 1}
     for t in dag.tasks:
         assert t.doc_md, t.task_id

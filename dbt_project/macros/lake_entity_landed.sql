@@ -19,3 +19,24 @@
         else 'en'
     end
 {%- endmacro %}
+
+
+{#
+    `latest_landed` of an optional lake entity, or, when none of its batches has landed, an
+    empty select of its canonical `columns` (text) and the landing columns, so staging
+    builds either way.
+#}
+{% macro latest_landed_optional(source_name, table_name, key_columns, columns) -%}
+    {%- if lake_entity_landed(source_name, table_name) -%}
+        {{ latest_landed(source_name, table_name, key_columns) }}
+    {%- else -%}
+        select
+        {%- for column in columns %}
+            cast(null as {{ dbt.type_string() }}) as {{ column }},
+        {%- endfor %}
+            cast(null as {{ dbt.type_string() }}) as _batch_id,
+            cast(null as {{ dbt.type_timestamp() }}) as _loaded_at,
+            cast(null as {{ dbt.type_string() }}) as as_of
+        where false
+    {%- endif -%}
+{%- endmacro %}

@@ -54,8 +54,8 @@ from kam_transforms.entities import Entity
 from kam_transforms.extract.files import ExtractError, LandResult, partition_dir
 from kam_transforms.extract.lake import SNAPSHOT_METADATA, quote
 from kam_transforms.extract.rowrules import (
-    OwnerIndex,
     Drift,
+    OwnerIndex,
     SchemaDriftError,
     apply_rules,
     canonical_text,

@@ -1,12 +1,12 @@
 -- The owner directory (optional file drop): one row per landed owner it names. Without any
 -- landed batch the model is empty, with the same columns.
-{%- if lake_entity_landed('crm', 'owner_directory') %}
+{%- set directory_columns = ['owner_id', 'email', 'manager_email', 'locale', 'team'] %}
 
 with
 
 source as (
 
-    {{ latest_landed('crm', 'owner_directory', 'owner_id') }}
+    {{ latest_landed_optional('crm', 'owner_directory', 'owner_id', directory_columns) }}
 
 ),
 
@@ -24,19 +24,3 @@ renamed as (
 )
 
 select * from renamed
-
-{%- else %}
-
--- depends on: {{ source('crm', 'owner_directory') }}
-select
-    cast(null as {{ dbt.type_string() }}) as owner_id,
-    cast(null as {{ dbt.type_string() }}) as directory_email,
-    cast(null as {{ dbt.type_string() }}) as manager_email,
-    cast(null as {{ dbt.type_string() }}) as locale,
-    cast(null as {{ dbt.type_string() }}) as team,
-    cast(null as {{ dbt.type_string() }}) as landed_batch_id,
-    cast(null as {{ dbt.type_timestamp() }}) as landed_at,
-    cast(null as date) as landed_as_of_date
-where false
-
-{%- endif %}
