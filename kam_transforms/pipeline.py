@@ -375,20 +375,28 @@ def _alerts_for(settings: Settings, as_of: date, step: str) -> Any:
 
 
 def _revenue_history(settings: Settings, as_of: date, customer_ids: list[str]) -> dict:
-    """The last 12 monthly revenues of each alerted customer, for the digest's trend chart."""
+    """The revenues of the 12 months up to the month of ``as_of`` (oldest first, 0 for a month
+    without orders) of each alerted customer, for the digest's labelled trend chart."""
 
     if not customer_ids:
         return {}
+    first = date(as_of.year - (1 if as_of.month < 12 else 0), as_of.month % 12 + 1, 1)
+    months = [
+        date(first.year + (first.month - 1 + i) // 12, (first.month - 1 + i) % 12 + 1, 1)
+        for i in range(12)
+    ]
     with duck.connect(settings.serving_db, read_only=True) as con:
         rows = con.execute(
-            "select customer_id, list(revenue_base order by month_start_date) "
-            "from fct_customer_monthly "
+            "select customer_id, month_start_date, revenue_base from fct_customer_monthly "
             "where customer_id in (select unnest(?)) "
-            "and month_start_date > ?::date - interval 12 month and month_start_date <= ? "
-            "group by customer_id",
-            [customer_ids, as_of, as_of],
+            "and month_start_date >= ? and month_start_date <= ?",
+            [customer_ids, first, as_of],
         ).fetchall()
-    return {customer_id: [float(v or 0) for v in values] for customer_id, values in rows}
+    by_month: dict[str, dict[date, float]] = {}
+    for customer_id, month, revenue in rows:
+        day = month.date() if hasattr(month, "date") and callable(month.date) else month
+        by_month.setdefault(customer_id, {})[day] = float(revenue or 0)
+    return {c: [values.get(m, 0.0) for m in months] for c, values in by_month.items()}
 
 
 def _margins(settings: Settings, customer_ids: list[str]) -> dict[str, float]:

@@ -16,9 +16,10 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from kam_transforms.alerts.economics_reasons import localised_reason
+from kam_transforms.alerts.localise import format_money
 from kam_transforms.alerts.model import SEVERITY_RANK, AlertRow, clean_text
 from kam_transforms.alerts.outbox import PlannedAlert
+from kam_transforms.alerts.reasons import reason_for, rule_name
 
 __all__ = [
     "ALERT_TYPE_LABEL",
@@ -75,7 +76,7 @@ _TEXTS = {
         ),
         "list_sep": ", ",
         "count": "{count} {label}",
-        "money": "{name} ({currency} {amount})",
+        "money": "{name} ({amount})",
     },
     "zh-CN": {
         "severities": "概要：共 {accounts} 个客户，预警 {counts}。",
@@ -87,14 +88,15 @@ _TEXTS = {
         ),
         "list_sep": "、",
         "count": "{label} {count} 条",
-        "money": "{name}（{currency} {amount}）",
+        "money": "{name}（{amount}）",
     },
 }
 
 
 def reason_text(row: AlertRow, locale: str) -> str:
-    """The row's reason, in the recipient's locale where a template exists for its rule."""
-    return localised_reason(row.rule_id, row.evidence, locale) or row.reason or ""
+    """The row's reason in the recipient's locale, from its evidence and the catalogue
+    (:func:`~kam_transforms.alerts.reasons.reason_for`; a missing template raises)."""
+    return reason_for(row.rule_id, row.evidence, locale)
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,7 @@ def summary_lines(locale: str, customers: Sequence[Customer], currency: str) -> 
             texts["top"].format(
                 accounts=texts["list_sep"].join(
                     texts["money"].format(
-                        name=c.name, currency=currency, amount=f"{c.margin or 0.0:,.0f}"
+                        name=c.name, amount=format_money(c.margin or 0.0, currency, locale)
                     )
                     for c in at_stake
                 )
@@ -209,6 +211,7 @@ _CSV_COLUMNS = (
     "severity",
     "alert_type",
     "rule_id",
+    "rule_name",
     "notify_reason",
     "reason",
     "crm_url",
@@ -242,6 +245,7 @@ def full_list_csv(
                     row.severity,
                     row.alert_type,
                     _cell(clean_text(row.rule_id, 80)),
+                    _cell(rule_name(row.rule_id, locale)),
                     item.notify_reason,
                     _cell(clean_text(reason_text(row, locale), 500)),
                     links.get(customer.customer_id) or "",

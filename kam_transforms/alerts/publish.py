@@ -22,6 +22,7 @@ from kam_transforms.alerts.deliver import (
 from kam_transforms.alerts.model import to_date
 from kam_transforms.alerts.outbox import AlertPlan, OutboxState, SnoozeSource
 from kam_transforms.alerts.overview import DEFAULT_MAX_ACCOUNTS
+from kam_transforms.alerts.reasons import load_next_steps
 from kam_transforms.alerts.render import (
     delivery_id_for,
     render_digest,
@@ -54,6 +55,7 @@ def build_delivery_plan(
     margins: Mapping[str, float] | None = None,
     currency: str = "USD",
     max_accounts: int = DEFAULT_MAX_ACCOUNTS,
+    next_steps: Mapping[str, Mapping[str, str]] | None = None,
 ) -> DeliveryPlan:
     """Route the plan's alerts and render one digest per recipient."""
     envelope_from = sender_address(mail_from).addr_spec
@@ -73,6 +75,7 @@ def build_delivery_plan(
             margins=margins,
             currency=currency,
             max_accounts=max_accounts,
+            next_steps=next_steps,
         )
         plan.items.append(
             PlannedDelivery(
@@ -101,6 +104,7 @@ def publish_alerts(
     cc_manager_on_high: bool = True,
     margins: Mapping[str, float] | None = None,
     max_accounts: int = DEFAULT_MAX_ACCOUNTS,
+    next_steps: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, Any]:
     """Plan, render and deliver the alert digests of one run.
 
@@ -134,6 +138,10 @@ def publish_alerts(
         for the order of the accounts and the summary's "most margin at stake".
     max_accounts
         Accounts shown per digest; the rest are in its CSV attachment.
+    next_steps
+        ``rule_id -> locale -> text`` overriding the catalogue's next steps; None: the file
+        ``KAM_ALERT_NEXT_STEPS`` names, if set (:func:`~kam_transforms.alerts.reasons.
+        load_next_steps`).
 
     Returns
     -------
@@ -194,6 +202,7 @@ def publish_alerts(
             margins=margins,
             currency=settings.base_currency,
             max_accounts=max_accounts,
+            next_steps=next_steps if next_steps is not None else load_next_steps(),
         )
         report = deliver(plan, transport, state)
         pending = len(state.unsent_deliveries(as_of))
@@ -230,6 +239,7 @@ def preview_alerts(
     mail_from: str | None = None,
     margins: Mapping[str, float] | None = None,
     max_accounts: int = DEFAULT_MAX_ACCOUNTS,
+    next_steps: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[EmailMessage]:
     """Render the digests :func:`publish_alerts` would send now, without sending anything
     or writing the state (an existing state file is opened read-only; none is created)."""
@@ -247,5 +257,6 @@ def preview_alerts(
         margins=margins,
         currency=settings.base_currency,
         max_accounts=max_accounts,
+        next_steps=next_steps if next_steps is not None else load_next_steps(),
     )
     return [item.message for item in plan.items]

@@ -17,28 +17,35 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
-import json
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from urllib.parse import quote, urlsplit
 
+from kam_transforms.alerts.digest_parts import (
+    SEVERITY_COLOUR,
+    TEXTS,
+    AlertView,
+    Trend,
+    alert_html,
+    alert_lines,
+    trend_of,
+)
+from kam_transforms.alerts.localise import format_iso_date, supported_locale
 from kam_transforms.alerts.model import clean_text
 from kam_transforms.alerts.outbox import PlannedAlert
 from kam_transforms.alerts.overview import (
-    ALERT_TYPE_LABEL,
     DEFAULT_MAX_ACCOUNTS,
-    SEVERITY_LABEL,
     Customer,
     csv_name,
     full_list_csv,
     more_line,
     order_customers,
-    reason_text,
     summary_lines,
 )
 from kam_transforms.alerts.routing import Digest, normalise_address
@@ -59,59 +66,8 @@ __all__ = [
 CRM_BASE_URL_ENV = "KAM_CRM_BASE_URL"
 MESSAGE_ID_DOMAIN = "kam-alerts"
 
-_SEVERITY_COLOUR = {"high": "#c9372c", "medium": "#b86e00", "low": "#5e6c84"}
-
-_TEXTS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Key account alerts",
-        "greeting": "Hello {name},",
-        "greeting_anonymous": "Hello,",
-        "intro": "{accounts} {verb} attention as of {date}.",
-        "sales_ops_intro": (
-            "The accounts below have no active owner with a usable e-mail address in the CRM, "
-            "so their alerts come to sales ops."
-        ),
-        "sep": ": ",
-        "owner": "Owner",
-        "no_owner": "no active owner",
-        "crm": "Open in CRM",
-        "evidence": "Evidence",
-        "trend": "Revenue trend",
-        "new": "New",
-        "escalated": "Severity raised",
-        "reminder": "Reminder: open since {first_seen}",
-        "footer": (
-            "Sent automatically by the KAM alerts pipeline for {date}. An open alert is repeated "
-            "after a while and at once when its severity rises; to silence one, "
-            "ask sales ops to snooze it."
-        ),
-    },
-    "zh-CN": {
-        "title": "关键客户预警",
-        "greeting": "{name}，您好：",
-        "greeting_anonymous": "您好：",
-        "intro": "截至 {date}，有 {accounts}需要关注。",
-        "sep": "：",
-        "sales_ops_intro": (
-            "以下客户在 CRM 中没有在职且邮箱有效的客户经理，因此预警发送给销售运营团队。"
-        ),
-        "owner": "客户经理",
-        "no_owner": "无在职客户经理",
-        "crm": "在 CRM 中查看",
-        "evidence": "依据",
-        "trend": "收入趋势",
-        "new": "新预警",
-        "escalated": "严重程度上升",
-        "reminder": "提醒：自 {first_seen} 起未解决",
-        "footer": (
-            "本邮件由关键客户管理（KAM）预警系统自动发送，数据截至 {date}。"
-            "预警未解决时会定期提醒，严重程度上升时立即再次通知；如需暂停提醒，请联系销售运营团队。"
-        ),
-    },
-}
-
 def _locale(locale: str) -> str:
-    return locale if locale in _TEXTS else "en"
+    return supported_locale(locale)
 
 
 def _accounts(locale: str, count: int) -> str:
@@ -122,7 +78,7 @@ def _accounts(locale: str, count: int) -> str:
 
 def _intro(texts: Mapping[str, str], locale: str, as_of: dt.date, count: int) -> str:
     return texts["intro"].format(
-        date=as_of.isoformat(),
+        date=format_iso_date(as_of, locale),
         accounts=_accounts(locale, count),
         verb="needs" if count == 1 else "need",
     )
@@ -172,31 +128,21 @@ def resolve_crm_base_url(crm_base_url: str | None = None) -> str | None:
 
 
 def crm_url(base_url: str | None, account_id: str | None) -> str | None:
-    """``<base>/<account_id>`` with the id percent-encoded, or None."""
+    """The account's CRM record: ``<base>/<account_id>``, or the base with ``{account_id}``
+    replaced where it has one (``https://app.hubspot.com/contacts/123/record/0-2/{account_id}``);
+    the id percent-encoded. None without a base URL or an account id."""
     if not base_url or not account_id:
         return None
-    return f"{base_url}/{quote(account_id, safe='')}"
-
-
-def _evidence_text(evidence: str | None) -> str:
-    if not evidence:
-        return ""
-    try:
-        parsed = json.loads(evidence)
-    except ValueError:
-        return clean_text(evidence, 400)
-    if isinstance(parsed, dict):
-        parts = []
-        for key, value in parsed.items():
-            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-            parts.append(f"{key}: {shown}")
-        return clean_text("; ".join(parts), 400)
-    return clean_text(json.dumps(parsed, ensure_ascii=False), 400)
+    encoded = quote(account_id, safe="")
+    if "{account_id}" in base_url:
+        return base_url.replace("{account_id}", encoded)
+    return f"{base_url}/{encoded}"
 
 
 def _notice(texts: Mapping[str, str], item: PlannedAlert) -> str:
     if item.notify_reason == "reminder":
-        return texts["reminder"].format(first_seen=item.first_seen.isoformat())
+        first_seen = format_iso_date(item.first_seen, texts["locale"])
+        return texts["reminder"].format(first_seen=first_seen)
     return texts.get(item.notify_reason, texts["new"])
 
 
@@ -215,57 +161,89 @@ def _sparkline_cid(customer_id: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _Account:
+    """One account of the digest with its texts in the recipient's locale."""
+
+    customer: Customer
+    link: str | None
+    trend: Trend | None
+    sparkline_cid: str | None
+    alerts: list[AlertView]
+
+
 def _text_body(
-    texts: Mapping[str, str],
-    digest: Digest,
-    customers: Sequence[Customer],
-    as_of: dt.date,
-    base_url: str | None,
-    overview: Sequence[str],
-    total: int,
-) -> str:
+    texts: Mapping[str, str], digest: Digest, accounts: Sequence[_Account], as_of: dt.date,
+    overview: Sequence[str], total: int,
+) -> str:  # fmt: skip
     locale = _locale(digest.locale)
+    sep = texts["sep"]
     name = clean_text(digest.recipient_name, 100)
     lines = [texts["greeting"].format(name=name) if name else texts["greeting_anonymous"], ""]
     lines.append(_intro(texts, locale, as_of, total))
     if digest.to_sales_ops:
         lines.append(texts["sales_ops_intro"])
     lines += ["", *overview]
-    for customer in customers:
+    for account in accounts:
+        customer = account.customer
         lines += ["", f"== {customer.name} ({customer.customer_id}) =="]
-        lines.append(f"{texts['owner']}{texts['sep']}{customer.owner_name or texts['no_owner']}")
-        link = crm_url(base_url, customer.account_id)
-        if link:
-            lines.append(f"{texts['crm']}{texts['sep']}{link}")
-        for item in customer.alerts:
-            row = item.row
-            severity = SEVERITY_LABEL[locale][row.severity]
-            kind = ALERT_TYPE_LABEL[locale].get(row.alert_type, clean_text(row.alert_type, 40))
-            lines.append(
-                f"- [{severity}] {kind} ({clean_text(row.rule_id, 80)}) - {_notice(texts, item)}"
-            )
-            lines.append(f"  {clean_text(reason_text(row, locale), 500)}")
-            evidence = _evidence_text(row.evidence)
-            if evidence:
-                lines.append(f"  {texts['evidence']}{texts['sep']}{evidence}")
-    lines += ["", "--", texts["footer"].format(date=as_of.isoformat()), ""]
+        lines.append(f"{texts['owner']}{sep}{customer.owner_name or texts['no_owner']}")
+        if account.link:
+            lines.append(f"{texts['crm']}{sep}{account.link}")
+        elif customer.account_id:
+            lines.append(f"{texts['crm_id']}{sep}{clean_text(customer.account_id, 80)}")
+        if account.trend:
+            period, last = account.trend.caption(texts)
+            lines.append(f"{period}{sep}{last}")
+        for view in account.alerts:
+            lines += alert_lines(view, texts)
+    lines += ["", "--", texts["footer"].format(date=format_iso_date(as_of, locale)), ""]
     return "\n".join(lines)
 
 
+def _account_head(texts: Mapping[str, str], account: _Account) -> str:
+    e = html.escape
+    customer = account.customer
+    head = [
+        f'<strong style="font-size:15px;">{e(customer.name)}</strong> '
+        f'<span style="color:#5e6c84;">{e(customer.customer_id)}</span>',
+        f'<br><span style="color:#5e6c84;">{e(texts["owner"] + texts["sep"])}'
+        f"{e(customer.owner_name or texts['no_owner'])}</span>",
+    ]
+    if account.link:
+        head.append(
+            f' &middot; <a href="{e(account.link, quote=True)}" '
+            'style="color:#0b5cad;text-decoration:underline;">'
+            f"{e(texts['crm'])}</a>"
+        )
+    elif customer.account_id:
+        head.append(
+            f' &middot; <span style="color:#5e6c84;">{e(texts["crm_id"] + texts["sep"])}'
+            f"{e(clean_text(customer.account_id, 80))}</span>"
+        )
+    if account.trend and account.sparkline_cid:
+        caption, last = account.trend.caption(texts)
+        head.append(
+            '<table role="presentation" cellpadding="0" cellspacing="0" border="0" '
+            'style="margin-top:6px;"><tr>'
+            f'<td style="vertical-align:middle;padding-right:8px;">'
+            f'<img src="cid:{e(account.sparkline_cid, quote=True)}" width="120" height="28" '
+            f'alt="{e(caption, quote=True)}" style="display:block;border:0;"></td>'
+            '<td style="vertical-align:middle;font-size:12px;line-height:15px;color:#5e6c84;">'
+            f"{e(caption)}<br>"
+            f"{e(last)}</td>"
+            "</tr></table>"
+        )
+    return f'<tr><td style="padding:8px 12px;background-color:#f7f8fa;">{"".join(head)}</td></tr>'
+
+
 def _html_body(
-    texts: Mapping[str, str],
-    digest: Digest,
-    customers: Sequence[Customer],
-    as_of: dt.date,
-    base_url: str | None,
-    sparklines: Mapping[str, str],
-    subject: str,
-    overview: Sequence[str],
-    total: int,
-) -> str:
+    texts: Mapping[str, str], digest: Digest, accounts: Sequence[_Account], as_of: dt.date,
+    subject: str, overview: Sequence[str], total: int,
+) -> str:  # fmt: skip
     locale = _locale(digest.locale)
     e = html.escape
-    font = "Arial,Helvetica,'PingFang SC','Microsoft YaHei',sans-serif"
+    font = "Arial,Helvetica,'Noto Sans CJK SC','PingFang SC','Microsoft YaHei',sans-serif"
     name = clean_text(digest.recipient_name, 100)
     greeting = texts["greeting"].format(name=name) if name else texts["greeting_anonymous"]
     intro = _intro(texts, locale, as_of, total)
@@ -281,7 +259,7 @@ def _html_body(
         f'style="width:100%;max-width:640px;background-color:#ffffff;border:1px solid #dfe1e6;'
         f'font-family:{font};font-size:14px;line-height:20px;color:#172b4d;">',
         '<tr><td style="padding:16px 24px;background-color:#0b3d91;color:#ffffff;font-size:18px;'
-        f'font-weight:bold;">{e(texts["title"])} {e(as_of.isoformat())}</td></tr>',
+        f'font-weight:bold;">{e(texts["title"])} {e(format_iso_date(as_of, locale))}</td></tr>',
         f'<tr><td style="padding:16px 24px 8px 24px;">{e(greeting)}<br>{e(intro)}',
     ]
     if digest.to_sales_ops:
@@ -293,64 +271,19 @@ def _html_body(
         + "<br>".join(e(line) for line in overview)
         + "</div></td></tr>"
     )
-    for customer in customers:
-        colour = _SEVERITY_COLOUR[customer.alerts[0].row.severity]
+    for account in accounts:
+        colour = SEVERITY_COLOUR[account.customer.alerts[0].row.severity]
         out.append('<tr><td style="padding:8px 24px;">')
         out.append(
             '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
             f'style="border:1px solid #dfe1e6;border-left:4px solid {colour};">'
         )
-        head = [
-            f'<strong style="font-size:15px;">{e(customer.name)}</strong> '
-            f'<span style="color:#5e6c84;">{e(customer.customer_id)}</span>',
-            f'<br><span style="color:#5e6c84;">{e(texts["owner"] + texts["sep"])}'
-            f"{e(customer.owner_name or texts['no_owner'])}</span>",
-        ]
-        link = crm_url(base_url, customer.account_id)
-        if link:
-            head.append(
-                f' &middot; <a href="{e(link, quote=True)}" '
-                'style="color:#0b5cad;text-decoration:underline;">'
-                f"{e(texts['crm'])}</a>"
-            )
-        cid = sparklines.get(customer.customer_id)
-        if cid:
-            head.append(
-                f'<br><img src="cid:{e(cid, quote=True)}" width="120" height="28" '
-                f'alt="{e(texts["trend"], quote=True)}" '
-                'style="display:block;border:0;margin-top:4px;">'
-            )
-        out.append(
-            f'<tr><td style="padding:8px 12px;background-color:#f7f8fa;">{"".join(head)}</td></tr>'
-        )
-        for item in customer.alerts:
-            row = item.row
-            kind = ALERT_TYPE_LABEL[locale].get(row.alert_type, clean_text(row.alert_type, 40))
-            badge = (
-                f'<span style="display:inline-block;padding:1px 6px;background-color:'
-                f'{_SEVERITY_COLOUR[row.severity]};color:#ffffff;font-size:12px;font-weight:bold;">'
-                f"{e(SEVERITY_LABEL[locale][row.severity])}</span>"
-            )
-            cell = [
-                f"{badge} <strong>{e(kind)}</strong> "
-                f'<span style="color:#5e6c84;">{e(clean_text(row.rule_id, 80))} &middot; '
-                f"{e(_notice(texts, item))}</span>",
-                f"<br>{e(clean_text(reason_text(row, locale), 500))}",
-            ]
-            evidence = _evidence_text(row.evidence)
-            if evidence:
-                cell.append(
-                    '<br><span style="color:#5e6c84;font-size:12px;">'
-                    f"{e(texts['evidence'] + texts['sep'])}{e(evidence)}</span>"
-                )
-            out.append(
-                '<tr><td style="padding:8px 12px;border-top:1px solid #ebecf0;">'
-                f"{''.join(cell)}</td></tr>"
-            )
+        out.append(_account_head(texts, account))
+        out += [alert_html(view, texts) for view in account.alerts]
         out.append("</table></td></tr>")
     out.append(
         '<tr><td style="padding:16px 24px;color:#5e6c84;font-size:12px;line-height:16px;">'
-        f"{e(texts['footer'].format(date=as_of.isoformat()))}</td></tr>"
+        f"{e(texts['footer'].format(date=format_iso_date(as_of, locale)))}</td></tr>"
     )
     out.append("</table></td></tr></table></body></html>")
     return "\n".join(out) + "\n"
@@ -373,6 +306,7 @@ def render_digest(
     margins: Mapping[str, float] | None = None,
     currency: str = "USD",
     max_accounts: int = DEFAULT_MAX_ACCOUNTS,
+    next_steps: Mapping[str, Mapping[str, str]] | None = None,
 ) -> EmailMessage:
     """Render one digest.
 
@@ -400,11 +334,20 @@ def render_digest(
         Accounts shown (highest severity and margin first); with more, a line says how many
         more and a CSV attachment (:func:`~kam_transforms.alerts.overview.full_list_csv`)
         lists every alert of every account.
+    next_steps
+        ``rule_id -> locale -> text`` replacing the catalogue's next steps
+        (:func:`~kam_transforms.alerts.reasons.load_next_steps`).
+
+    Raises
+    ------
+    MissingTemplateError, EvidenceError
+        When the catalogue lacks a text of a rule in the digest, or a row's evidence is not
+        typed or lacks a value its template uses (:mod:`~kam_transforms.alerts.reasons`).
     """
     if max_accounts < 1:
         raise ValueError(f"max_accounts must be >= 1, got {max_accounts}")
     locale = _locale(digest.locale)
-    texts = _TEXTS[locale]
+    texts = TEXTS[locale]
     if delivery_id is None:
         delivery_id = delivery_id_for(
             digest.recipient, as_of, (a.row.dedup_key for a in digest.alerts)
@@ -417,14 +360,19 @@ def render_digest(
     if attachment:
         overview.append(more_line(locale, len(shown), len(customers), attachment))
 
-    sparklines: dict[str, str] = {}
     images: list[tuple[str, bytes]] = []
+    accounts = []
     for customer in shown:
         history = (revenue_history or {}).get(customer.customer_id)
-        if history is not None and len(history) >= 2:
-            cid = _sparkline_cid(customer.customer_id)
-            sparklines[customer.customer_id] = cid
+        trend = trend_of(history, as_of, locale, currency) if history is not None else None
+        cid = _sparkline_cid(customer.customer_id) if trend and history is not None else None
+        if cid and history is not None:
             images.append((cid, sparkline_png(history)))
+        views = [
+            AlertView.of(item, locale, _notice(texts, item), next_steps) for item in customer.alerts
+        ]
+        link = crm_url(crm_base_url, customer.account_id)
+        accounts.append(_Account(customer, link, trend, cid, views))
 
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = sender_address(mail_from)
@@ -440,13 +388,9 @@ def render_digest(
     msg["X-Auto-Response-Suppress"] = "All"
 
     total = len(customers)
-    text = strip_bidi_controls(
-        _text_body(texts, digest, shown, as_of, crm_base_url, overview, total)
-    )
+    text = strip_bidi_controls(_text_body(texts, digest, accounts, as_of, overview, total))
     body = strip_bidi_controls(
-        _html_body(
-            texts, digest, shown, as_of, crm_base_url, sparklines, subject, overview, total
-        )
+        _html_body(texts, digest, accounts, as_of, subject, overview, total)
     )
     msg.set_content(text, subtype="plain", charset="utf-8", cte=_cte(text))
     msg.add_alternative(body, subtype="html", charset="utf-8", cte=_cte(body))

@@ -66,15 +66,14 @@ squeeze_score_high as (
         || '% of invoices paid late, cost to serve {{ base_currency }} '
         || {{ format_thousands('cost_to_serve_t12m') }} || ' against a margin of {{ base_currency }} '
         || {{ format_thousands('gross_margin_t12m') }} || '.' as reason,
-        {{ json_object_text([
-            ('squeeze_score', 'squeeze_score'),
-            ('threshold_score', min_score),
-            ('discount_depth_t12m', 'round(discount_depth_t12m, 4)'),
-            ('invoices_late_share_t12m', 'round(invoices_late_share_t12m, 4)'),
-            ('cost_to_serve_t12m', 'round(cost_to_serve_t12m, 2)'),
-            ('gross_margin_t12m', 'round(gross_margin_t12m, 2)'),
-            ('is_large_account_squeezing', 'is_large_account_squeezing'),
-            ('base_currency', "'" ~ base_currency ~ "'"),
+        {{ evidence_json([
+            ('squeeze_score', 'squeeze_score', 'score'),
+            ('threshold_score', min_score, 'score'),
+            ('discount_depth_t12m', 'round(discount_depth_t12m, 4)', 'share'),
+            ('invoices_late_share_t12m', 'round(invoices_late_share_t12m, 4)', 'share'),
+            ('cost_to_serve_t12m', 'round(cost_to_serve_t12m, 2)', 'money', "'" ~ base_currency ~ "'"),
+            ('gross_margin_t12m', 'round(gross_margin_t12m, 2)', 'money', "'" ~ base_currency ~ "'"),
+            ('is_large_account_squeezing', 'is_large_account_squeezing', 'flag'),
         ]) }} as evidence
     from squeezing
 
@@ -106,17 +105,16 @@ whitespace_opportunity as (
         || {{ format_thousands('peer_median_category_margin') }}
         || ' in it; opportunity {{ base_currency }} ' || {{ format_thousands('opportunity_value') }} || '.'
             as reason,
-        {{ json_object_text([
-            ('product_category', 'product_category'),
-            ('similar_account_count', 'similar_account_count'),
-            ('buying_account_count', 'buying_account_count'),
-            ('buying_share', 'round(buying_share, 4)'),
-            ('peer_median_category_margin', 'round(peer_median_category_margin, 2)'),
-            ('opportunity_value', 'round(opportunity_value, 2)'),
-            ('threshold_value', min_value),
-            ('abc_class', 'abc_class'),
-            ('industry', 'industry'),
-            ('base_currency', "'" ~ base_currency ~ "'"),
+        {{ evidence_json([
+            ('product_category', 'product_category', 'text'),
+            ('similar_account_count', 'similar_account_count', 'count'),
+            ('buying_account_count', 'buying_account_count', 'count'),
+            ('buying_share', 'round(buying_share, 4)', 'share'),
+            ('peer_median_category_margin', 'round(peer_median_category_margin, 2)', 'money', "'" ~ base_currency ~ "'"),
+            ('opportunity_value', 'round(opportunity_value, 2)', 'money', "'" ~ base_currency ~ "'"),
+            ('threshold_value', min_value, 'money', "'" ~ base_currency ~ "'"),
+            ('abc_class', 'abc_class', 'id'),
+            ('industry', 'industry', 'text'),
         ]) }} as evidence
     from opportunities
 

@@ -81,11 +81,11 @@ health_band_drop as (
         'Health band dropped from ' || previous_health_band || ' to ' || health_band || ' (score '
         || coalesce(cast(round(previous_health_score, 1) as {{ dbt.type_string() }}), '?') || ' -> '
         || cast(round(health_score, 1) as {{ dbt.type_string() }}) || ').' as reason,
-        {{ json_object_text([
-            ('health_band', 'health_band'),
-            ('previous_health_band', 'previous_health_band'),
-            ('health_score', 'round(health_score, 1)'),
-            ('previous_health_score', 'round(previous_health_score, 1)'),
+        {{ evidence_json([
+            ('health_band', 'health_band', 'code', "'health_band'"),
+            ('previous_health_band', 'previous_health_band', 'code', "'health_band'"),
+            ('health_score', 'round(health_score, 1)', 'score'),
+            ('previous_health_score', 'round(previous_health_score, 1)', 'score'),
         ]) }} as evidence
     from bands
     where band_rank > previous_band_rank
@@ -135,14 +135,14 @@ entered_decline as (
             || '%',
             ''
         ) || '.' as reason,
-        {{ json_object_text([
-            ('previous_stage', 'previous_stage'),
-            ('stage_entered_date', 'cast(stage_entered_date as ' ~ dbt.type_string() ~ ')'),
-            ('days_in_decline', 'days_in_decline'),
-            ('recency_days', 'recency_days'),
-            ('usual_order_interval_days', 'round(usual_order_interval_days, 1)'),
-            ('revenue_change_share', 'round(revenue_change_share, 4)'),
-            ('window_days', decline_days),
+        {{ evidence_json([
+            ('previous_stage', 'previous_stage', 'code', "'lifecycle_stage'"),
+            ('stage_entered_date', 'cast(stage_entered_date as ' ~ dbt.type_string() ~ ')', 'date'),
+            ('days_in_decline', 'days_in_decline', 'days'),
+            ('recency_days', 'recency_days', 'days'),
+            ('usual_order_interval_days', 'round(usual_order_interval_days, 1)', 'days'),
+            ('revenue_change_share', 'round(revenue_change_share, 4)', 'share'),
+            ('window_days', decline_days, 'days'),
         ]) }} as evidence
     from declines
 
@@ -179,11 +179,11 @@ low_p_alive as (
         || '%, below the '
         || cast(cast(round(100 * {{ p_alive_threshold }}, 0) as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
         || '% threshold.' as reason,
-        {{ json_object_text([
-            ('p_alive', 'round(p_alive, 4)'),
-            ('repeat_purchases', 'frequency'),
-            ('threshold', p_alive_threshold),
-            ('model_version', 'model_version'),
+        {{ evidence_json([
+            ('p_alive', 'round(p_alive, 4)', 'share'),
+            ('repeat_purchases', 'frequency', 'count'),
+            ('threshold', p_alive_threshold, 'share'),
+            ('model_version', 'model_version', 'id'),
         ]) }} as evidence
     from survival
 

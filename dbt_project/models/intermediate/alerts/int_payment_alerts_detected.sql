@@ -54,13 +54,12 @@ overdue_invoices as (
         || ' invoice(s); the oldest is ' || cast(max_days_overdue as {{ dbt.type_string() }})
         || ' days past due (limits {{ base_currency }} '
         || {{ format_thousands(max_amount) }} || ' or {{ max_days }} days).' as reason,
-        {{ json_object_text([
-            ('overdue_amount_base', 'round(overdue_amount_base, 2)'),
-            ('overdue_invoice_count', 'overdue_invoice_count'),
-            ('max_days_overdue', 'max_days_overdue'),
-            ('threshold_amount', max_amount),
-            ('threshold_days', max_days),
-            ('base_currency', "'" ~ base_currency ~ "'"),
+        {{ evidence_json([
+            ('overdue_amount_base', 'round(overdue_amount_base, 2)', 'money', "'" ~ base_currency ~ "'"),
+            ('overdue_invoice_count', 'overdue_invoice_count', 'count'),
+            ('max_days_overdue', 'max_days_overdue', 'days'),
+            ('threshold_amount', max_amount, 'money', "'" ~ base_currency ~ "'"),
+            ('threshold_days', max_days, 'days'),
         ]) }} as evidence
     from overdue
     where is_over_amount or is_over_age

@@ -94,12 +94,13 @@ account_manager_change as (
         || case when days_since_assigned = 1 then ' day' else ' days' end || ' ago (on '
         || cast(owner_assigned_date as {{ dbt.type_string() }}) || '): the account is now owned by '
         || coalesce(owner_name, 'nobody') || '; plan the hand-over with the customer.' as reason,
-        {{ json_object_text([
-            ('owner_id', 'owner_id'),
-            ('owner_assigned_date', 'cast(owner_assigned_date as ' ~ dbt.type_string() ~ ')'),
-            ('days_since_assigned', 'days_since_assigned'),
-            ('abc_class', 'abc_class'),
-            ('window_days', manager_days),
+        {{ evidence_json([
+            ('owner_id', 'owner_id', 'id'),
+            ('owner_name', 'owner_name', 'text'),
+            ('owner_assigned_date', 'cast(owner_assigned_date as ' ~ dbt.type_string() ~ ')', 'date'),
+            ('days_since_assigned', 'days_since_assigned', 'days'),
+            ('abc_class', 'abc_class', 'id'),
+            ('window_days', manager_days, 'days'),
         ]) }} as evidence
     from manager_changes
 
@@ -155,13 +156,13 @@ key_contact_left as (
         || case when days_since_left = 1 then ' day' else ' days' end || ' ago; '
         || cast(active_decision_maker_count as {{ dbt.type_string() }})
         || ' active decision maker(s) remain.' as reason,
-        {{ json_object_text([
-            ('contact_id', 'contact_id'),
-            ('role', 'role'),
-            ('left_date', 'cast(left_date as ' ~ dbt.type_string() ~ ')'),
-            ('days_since_left', 'days_since_left'),
-            ('active_decision_maker_count', 'active_decision_maker_count'),
-            ('window_days', contact_days),
+        {{ evidence_json([
+            ('contact_id', 'contact_id', 'id'),
+            ('role', 'role', 'text'),
+            ('left_date', 'cast(left_date as ' ~ dbt.type_string() ~ ')', 'date'),
+            ('days_since_left', 'days_since_left', 'days'),
+            ('active_decision_maker_count', 'active_decision_maker_count', 'count'),
+            ('window_days', contact_days, 'days'),
         ]) }} as evidence
     from departures
 
@@ -209,11 +210,11 @@ no_touchpoint as (
                 || '); class ' || abc_class || ' accounts need one every '
                 || cast(max_days as {{ dbt.type_string() }}) || ' days.'
         end as reason,
-        {{ json_object_text([
-            ('days_since_last_touchpoint', 'days_since_last_touchpoint'),
-            ('last_touchpoint_date', 'cast(last_touchpoint_date as ' ~ dbt.type_string() ~ ')'),
-            ('abc_class', 'abc_class'),
-            ('max_days', 'max_days'),
+        {{ evidence_json([
+            ('days_since_last_touchpoint', 'days_since_last_touchpoint', 'days'),
+            ('last_touchpoint_date', 'cast(last_touchpoint_date as ' ~ dbt.type_string() ~ ')', 'date'),
+            ('abc_class', 'abc_class', 'id'),
+            ('max_days', 'max_days', 'days'),
         ]) }} as evidence
     from touchpoints
     where

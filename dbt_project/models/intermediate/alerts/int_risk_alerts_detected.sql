@@ -115,16 +115,14 @@ competitor_loss as (
         || ') lost to ' || competitor || ' on ' || cast(closed_date as {{ dbt.type_string() }})
         || ', ' || cast(days_since_lost as {{ dbt.type_string() }})
         || case when days_since_lost = 1 then ' day' else ' days' end || ' ago.' as reason,
-        {{ json_object_text([
-            ('opportunity_id', 'opportunity_id'),
-            ('competitor', 'competitor'),
-            ('closed_date', 'cast(closed_date as ' ~ dbt.type_string() ~ ')'),
-            ('days_since_lost', 'days_since_lost'),
-            ('amount', 'amount'),
-            ('currency', 'currency'),
-            ('amount_base', 'round(amount_base, 2)'),
-            ('revenue_t12m', 'round(revenue_t12m, 2)'),
-            ('base_currency', "'" ~ base_currency ~ "'"),
+        {{ evidence_json([
+            ('opportunity_id', 'opportunity_id', 'id'),
+            ('competitor', 'competitor', 'text'),
+            ('closed_date', 'cast(closed_date as ' ~ dbt.type_string() ~ ')', 'date'),
+            ('days_since_lost', 'days_since_lost', 'days'),
+            ('amount', 'amount', 'money', 'currency'),
+            ('amount_base', 'round(amount_base, 2)', 'money', "'" ~ base_currency ~ "'"),
+            ('revenue_t12m', 'round(revenue_t12m, 2)', 'money', "'" ~ base_currency ~ "'"),
         ]) }} as evidence
     from lost_opportunities
 
@@ -148,14 +146,13 @@ revenue_decline as (
         || cast(cast(round(-100 * revenue_change_share, 0) as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
         || '% ({{ base_currency }} ' || {{ format_thousands('revenue_prior_12m') }}
         || ' -> {{ base_currency }} ' || {{ format_thousands('revenue_t12m') }} || ').' as reason,
-        {{ json_object_text([
-            ('revenue_t12m', 'round(revenue_t12m, 2)'),
-            ('revenue_prior_12m', 'round(revenue_prior_12m, 2)'),
-            ('revenue_change_share', 'round(revenue_change_share, 4)'),
-            ('abc_class', 'abc_class'),
-            ('previous_abc_class', 'previous_abc_class'),
-            ('threshold_share', var('alert_revenue_decline_share')),
-            ('base_currency', "'" ~ base_currency ~ "'"),
+        {{ evidence_json([
+            ('revenue_t12m', 'round(revenue_t12m, 2)', 'money', "'" ~ base_currency ~ "'"),
+            ('revenue_prior_12m', 'round(revenue_prior_12m, 2)', 'money', "'" ~ base_currency ~ "'"),
+            ('revenue_change_share', 'round(revenue_change_share, 4)', 'share'),
+            ('abc_class', 'abc_class', 'id'),
+            ('previous_abc_class', 'previous_abc_class', 'id'),
+            ('threshold_share', var('alert_revenue_decline_share'), 'share'),
         ]) }} as evidence
     from tiers
     where
@@ -200,13 +197,13 @@ order_cadence_gap as (
         || ' times the usual interval of '
         || cast(round(usual_order_interval_days, 1) as {{ dbt.type_string() }})
         || ' days between its ' || cast(order_count_total as {{ dbt.type_string() }}) || ' orders.' as reason,
-        {{ json_object_text([
-            ('recency_days', 'recency_days'),
-            ('last_order_date', 'cast(last_order_date as ' ~ dbt.type_string() ~ ')'),
-            ('usual_order_interval_days', 'round(usual_order_interval_days, 1)'),
-            ('interval_ratio', 'round(interval_ratio, 2)'),
-            ('order_count_total', 'order_count_total'),
-            ('threshold_multiple', cadence_multiple),
+        {{ evidence_json([
+            ('recency_days', 'recency_days', 'days'),
+            ('last_order_date', 'cast(last_order_date as ' ~ dbt.type_string() ~ ')', 'date'),
+            ('usual_order_interval_days', 'round(usual_order_interval_days, 1)', 'days'),
+            ('interval_ratio', 'round(interval_ratio, 2)', 'ratio'),
+            ('order_count_total', 'order_count_total', 'count'),
+            ('threshold_multiple', cadence_multiple, 'ratio'),
         ]) }} as evidence
     from cadence
     where interval_ratio > {{ cadence_multiple }}

@@ -79,13 +79,14 @@ complaint_past_sla as (
         || cast(sla_days as {{ dbt.type_string() }}) || '-day SLA by '
         || cast(days_open - sla_days as {{ dbt.type_string() }})
         || case when days_open - sla_days = 1 then ' day.' else ' days.' end as reason,
-        {{ json_object_text([
-            ('ticket_id', 'ticket_id'),
-            ('priority', 'priority'),
-            ('status', 'status'),
-            ('opened_date', 'cast(opened_date as ' ~ dbt.type_string() ~ ')'),
-            ('days_open', 'days_open'),
-            ('sla_days', 'sla_days'),
+        {{ evidence_json([
+            ('ticket_id', 'ticket_id', 'id'),
+            ('priority', 'priority', 'code', "'priority'"),
+            ('status', 'status', 'code', "'ticket_status'"),
+            ('opened_date', 'cast(opened_date as ' ~ dbt.type_string() ~ ')', 'date'),
+            ('days_open', 'days_open', 'days'),
+            ('sla_days', 'sla_days', 'days'),
+            ('days_past_sla', 'days_open - sla_days', 'days'),
         ]) }} as evidence
     from open_complaints
     where days_open > sla_days

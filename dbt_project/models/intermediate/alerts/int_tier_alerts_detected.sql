@@ -43,14 +43,13 @@ dropped_out_of_class_a as (
         || ': trailing 12-month {{ measure | replace("_", " ") }} {{ base_currency }} '
         || {{ format_thousands('measure_value') }}
         || ', rank ' || cast(measure_rank as {{ dbt.type_string() }}) || '.' as reason,
-        {{ json_object_text([
-            ('previous_abc_class', 'previous_abc_class'),
-            ('abc_class', 'abc_class'),
-            ('abc_measure', 'abc_measure'),
-            ('measure_value', 'round(measure_value, 2)'),
-            ('measure_rank', 'measure_rank'),
-            ('cumulative_share', 'round(cumulative_share, 4)'),
-            ('base_currency', "'" ~ base_currency ~ "'"),
+        {{ evidence_json([
+            ('previous_abc_class', 'previous_abc_class', 'id'),
+            ('abc_class', 'abc_class', 'id'),
+            ('abc_measure', 'abc_measure', 'code', "'abc_measure'"),
+            ('measure_value', 'round(measure_value, 2)', 'money', "'" ~ base_currency ~ "'"),
+            ('measure_rank', 'measure_rank', 'number'),
+            ('cumulative_share', 'round(cumulative_share, 4)', 'share'),
         ]) }} as evidence
     from tiers
     where previous_abc_class = 'A' and abc_class <> 'A'
@@ -69,14 +68,13 @@ promoted_to_class_a as (
         || '{{ measure | replace("_", " ") }} {{ base_currency }} ' || {{ format_thousands('measure_value') }}
         || ', rank ' || cast(measure_rank as {{ dbt.type_string() }})
         || '; treat it as a key account.' as reason,
-        {{ json_object_text([
-            ('previous_abc_class', 'previous_abc_class'),
-            ('abc_class', 'abc_class'),
-            ('abc_measure', 'abc_measure'),
-            ('measure_value', 'round(measure_value, 2)'),
-            ('measure_rank', 'measure_rank'),
-            ('cumulative_share', 'round(cumulative_share, 4)'),
-            ('base_currency', "'" ~ base_currency ~ "'"),
+        {{ evidence_json([
+            ('previous_abc_class', 'previous_abc_class', 'id'),
+            ('abc_class', 'abc_class', 'id'),
+            ('abc_measure', 'abc_measure', 'code', "'abc_measure'"),
+            ('measure_value', 'round(measure_value, 2)', 'money', "'" ~ base_currency ~ "'"),
+            ('measure_rank', 'measure_rank', 'number'),
+            ('cumulative_share', 'round(cumulative_share, 4)', 'share'),
         ]) }} as evidence
     from tiers
     where abc_class = 'A' and previous_abc_class in ('B', 'C')
@@ -164,14 +162,14 @@ potential_toward_core as (
                     ', new since the prior 12 months'
                 ) || '.'
         end as reason,
-        {{ json_object_text([
-            ('value_quadrant', 'value_quadrant'),
-            ('previous_value_quadrant', 'previous_value_quadrant'),
-            ('current_value', 'round(current_value, 2)'),
-            ('core_current_value', 'round(core_current_value, 2)'),
-            ('core_share', 'round(core_share, 4)'),
-            ('measure_growth_share', 'round(measure_growth_share, 4)'),
-            ('base_currency', "'" ~ base_currency ~ "'"),
+        {{ evidence_json([
+            ('value_quadrant', 'value_quadrant', 'code', "'value_quadrant'"),
+            ('previous_value_quadrant', 'previous_value_quadrant', 'code', "'value_quadrant'"),
+            ('abc_measure', "'" ~ measure ~ "'", 'code', "'abc_measure'"),
+            ('current_value', 'round(current_value, 2)', 'money', "'" ~ base_currency ~ "'"),
+            ('core_current_value', 'round(core_current_value, 2)', 'money', "'" ~ base_currency ~ "'"),
+            ('core_share', 'round(core_share, 4)', 'share'),
+            ('measure_growth_share', 'round(measure_growth_share, 4)', 'share'),
         ]) }} as evidence
     from approaching_core
 
