@@ -192,7 +192,7 @@ def test_severity_rise_renotifies(settings: Settings, state_path: Path) -> None:
         == 0
     )
     msg = read_eml(Path(higher["files_written"][0]))
-    assert "[HIGH] Churn risk (no_touchpoint) - Severity raised" in text_of(msg)
+    assert "[HIGH] No recent touchpoint - Severity raised" in text_of(msg)
     assert msg["Cc"] == "boss@example.com"  # high severity copies the manager
     row = state_alert(state_path, "C001|no_touchpoint")
     assert (row["severity"], row["notified_severity"], row["last_notified"]) == (
@@ -209,7 +209,7 @@ def test_renotify_interval(settings: Settings, state_path: Path) -> None:
         sent.append(summary["digests_sent"])
     assert [n for n, count in enumerate(sent) if count] == [0, 7, 14]
     reminder = read_eml(sorted(eml_files(settings))[1])
-    assert "Reminder: open since 2026-10-31" in text_of(reminder)
+    assert "Reminder: open since Oct 31, 2026" in text_of(reminder)
 
 
 def test_no_reminders_when_disabled(settings: Settings, state_path: Path) -> None:
@@ -231,7 +231,7 @@ def test_snoozed_alert_waits_until_after_its_date(
     snoozes.write_text(
         "customer_id,rule_id,until_date,reason\n"
         "C001,*,2026-11-02,Renewal meeting booked\n"
-        "C002,overdue_payment,2026-11-01,Payment plan agreed\n"
+        "C002,overdue_invoices,2026-11-01,Payment plan agreed\n"
         "\n",
         encoding="utf-8",
     )
@@ -242,7 +242,7 @@ def test_snoozed_alert_waits_until_after_its_date(
     def rows(as_of: dt.date) -> pd.DataFrame:
         return frame(
             alert(as_of),
-            alert(as_of, customer_id="C002", rule_id="overdue_payment", alert_type="payment"),
+            alert(as_of, customer_id="C002", rule_id="overdue_invoices", alert_type="payment"),
             alert(as_of, customer_id="C002", rule_id="no_touchpoint"),
         )
 
@@ -257,7 +257,7 @@ def test_snoozed_alert_waits_until_after_its_date(
     assert recipients_alerts == [
         (2, ["C002|no_touchpoint"]),  # 10-31: the C002 touchpoint alert is not snoozed
         (2, []),  # 11-01: both snoozes hold (until_date inclusive)
-        (1, ["C002|overdue_payment"]),  # 11-02: C002's snooze is over, C001's holds
+        (1, ["C002|overdue_invoices"]),  # 11-02: C002's snooze is over, C001's holds
         (0, ["C001|no_touchpoint"]),  # 11-03: C001's snooze is over
     ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import re
 import struct
 import zlib
 from email import policy
@@ -14,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from alert_fixtures import alert_frame, alert_row, alert_settings
+from alert_fixtures import alert_frame, alert_row, alert_settings, typed
 
 from kam_transforms.alerts import (
     OutboxState,
@@ -36,7 +37,6 @@ def alert(**overrides: Any) -> dict[str, Any]:
         **{
             "alert_id": f"id-{customer_id}-{rule_id}",
             "account_id": f"A-{customer_id}",
-            "evidence": '{"days_since_last_touchpoint": 95, "threshold_days": 60}',
             **overrides,
         }
     )
@@ -78,18 +78,16 @@ def test_en_digest_groups_customers_by_severity_then_name(settings: Settings) ->
         alert(
             customer_id="C1",
             customer_name="Alpha Inc",
-            rule_id="shrinking_demand",
+            rule_id="revenue_decline",
             alert_type="risk",
             severity="low",
-            reason="Revenue fell 31% year on year.",
         ),
         alert(
             customer_id="C1",
             customer_name="Alpha Inc",
-            rule_id="overdue_payment",
+            rule_id="overdue_invoices",
             alert_type="payment",
             severity="medium",
-            reason="2 invoices overdue by 45 days (USD 12,400).",
         ),
         alert(
             customer_id="C2",
@@ -97,7 +95,6 @@ def test_en_digest_groups_customers_by_severity_then_name(settings: Settings) ->
             rule_id="competitor_loss",
             alert_type="risk",
             severity="high",
-            reason="Lost 2 opportunities to Globex in 90 days.",
         ),
     )
     [msg] = render(settings, df, crm_base_url="https://crm.example.com/accounts/")
@@ -112,17 +109,30 @@ def test_en_digest_groups_customers_by_severity_then_name(settings: Settings) ->
     assert headings == ["== beta Ltd (C2) ==", "== Zeta Corp (C3) ==", "== Alpha Inc (C1) =="]
     assert body.index("beta Ltd") < body.index("Zeta Corp") < body.index("Alpha Inc")
     # within a customer: severity order
-    assert text.index("[MEDIUM] Payment (overdue_payment) - New") < text.index(
-        "[LOW] Churn risk (shrinking_demand) - New"
+    assert text.index("[MEDIUM] Overdue invoices - New") < text.index(
+        "[LOW] Revenue decline - New"
     )
-    assert text.startswith("Hello Ann Lee,\n\n3 accounts need attention as of 2026-10-31.\n")
+    assert text.startswith("Hello Ann Lee,\n\n3 accounts need attention as of Oct 31, 2026.\n")
+    # reasons rendered from the typed evidence (alert_fixtures.SAMPLE_EVIDENCE), en formats
     for reason in (
-        "No touchpoint for 95 days (threshold 60).",
-        "2 invoices overdue by 45 days (USD 12,400).",
-        "Lost 2 opportunities to Globex in 90 days.",
+        "No touchpoint for 95 days (last on Jul 28, 2026); class A accounts need one every "
+        "60 days.",
+        "$12,400 overdue on 2 invoice(s); the oldest is 45 days past due (limits $50,000 or "
+        "90 days).",
+        "Opportunity OPP-1 (€50,000) was lost to Globex on Sep 30, 2026, 31 days ago.",
+        "Trailing 12-month revenue fell 62% ($1,234,567 → $469,135).",
     ):
         assert reason in text and reason in body
-    assert "Evidence: days_since_last_touchpoint: 95; threshold_days: 60" in text
+    # evidence: a labelled table, not a key/value dump; a next step per alert
+    assert (
+        "  Evidence:\n    Since the last touchpoint: 95 days\n    Last touchpoint: Jul 28, 2026\n"
+        in text
+    )
+    assert re.search(r">Overdue amount</td><td[^>]*>\$12,400</td>", body)
+    assert "  Next step: Agree on a payment date with the customer's finance contact.\n" in text
+    assert text.count("Next step: ") == 4
+    for rule_id in ("no_touchpoint", "overdue_invoices", "competitor_loss", "revenue_decline"):
+        assert rule_id not in text and rule_id not in body  # human names, not ids
     assert "Owner: Ann Lee" in text
     # CRM links, trailing slash of the base removed
     assert "Open in CRM: https://crm.example.com/accounts/A-C2" in text
@@ -141,7 +151,18 @@ def test_no_crm_link_without_base_url(settings: Settings, monkeypatch: pytest.Mo
     monkeypatch.delenv("KAM_CRM_BASE_URL", raising=False)
     [msg] = preview_alerts(frame(alert()), AS_OF, settings, settings.home / "s.sqlite")
     text, body = parts(parse(msg))
-    assert "CRM" not in text and "href=" not in body
+    assert "Open in CRM" not in text and "href=" not in body
+    # without a link the account's CRM id is shown, to look it up
+    assert "CRM account id: A-C001" in text and "CRM account id: </span>" not in body
+    assert "A-C001" in body
+
+
+def test_crm_link_from_a_record_url_pattern(settings: Settings) -> None:
+    pattern = "https://app.hubspot.com/contacts/123/record/0-2/{account_id}"
+    [msg] = render(settings, frame(alert(account_id="9 01")), crm_base_url=pattern)
+    text, body = parts(parse(msg))
+    assert "Open in CRM: https://app.hubspot.com/contacts/123/record/0-2/9%2001\n" in text
+    assert 'href="https://app.hubspot.com/contacts/123/record/0-2/9%2001"' in body
 
 
 def test_crm_base_url_from_environment(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -162,17 +183,23 @@ def test_every_value_is_html_escaped(settings: Settings) -> None:
     df = frame(
         alert(
             customer_name='<script>alert("x")</script> & Co',
-            reason="Spend <b>dropped</b> & margin fell",
             owner_name="Ann <img src=x onerror=alert(1)>",
-            evidence='{"note": "<i>x</i>"}',
+            rule_id="competitor_loss",
+            evidence=typed(
+                opportunity_id=("O<1>", "id"), competitor=("<b>Globex</b> & Co", "text"),
+                closed_date=("2026-09-30", "date"), days_since_lost=(31, "days"),
+                amount=(1.0, "money", "USD"), amount_base=(1.0, "money", "USD"),
+                revenue_t12m=(1.0, "money", "USD"),
+            ),
         )
     )
     [msg] = render(settings, df, crm_base_url="https://crm.example.com/a?x=1&y=2")
     _, body = parts(parse(msg))
-    assert "<script>" not in body and "<b>dropped" not in body and "<img src=x" not in body
+    assert "<script>" not in body and "<b>Globex" not in body and "<img src=x" not in body
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in body
-    assert "Spend &lt;b&gt;dropped&lt;/b&gt; &amp; margin fell" in body
-    assert "&lt;i&gt;x&lt;/i&gt;" in body
+    assert "was lost to &lt;b&gt;Globex&lt;/b&gt; &amp; Co on" in body  # reason
+    assert "&lt;b&gt;Globex&lt;/b&gt; &amp; Co</td>" in body  # evidence table
+    assert "O&lt;1&gt;" in body
     assert 'href="https://crm.example.com/a?x=1&amp;y=2/A-C001"' in body
 
 
@@ -192,11 +219,9 @@ def test_zh_cn_digest_text(settings: Settings) -> None:
             owner_name="王芳",
             owner_email="wang.fang@example.cn",
             owner_locale="zh-CN",
-            rule_id="overdue_payment",
+            rule_id="overdue_invoices",
             alert_type="payment",
             severity="medium",
-            reason="2 invoices overdue by 45 days.",
-            evidence='{"overdue_invoices": 2}',
         ),
     )
     [msg] = render(settings, df, crm_base_url="https://crm.example.com/accounts")
@@ -208,25 +233,32 @@ def test_zh_cn_digest_text(settings: Settings) -> None:
     assert msg["To"].addresses[0].display_name == "王芳"
     assert msg["Content-Language"] == "zh-CN"
     text, body = parts(msg)
-    assert text.splitlines()[:3] == ["王芳，您好：", "", "截至 2026-10-31，有 2 个客户需要关注。"]
+    intro = "截至 2026年10月31日，有 2 个客户需要关注。"
+    assert text.splitlines()[:3] == ["王芳，您好：", "", intro]
     assert (
         "== 北京华信科技有限公司 (C8) ==\n客户经理：王芳\n在 CRM 中查看：https://crm.example.com/accounts/A-C8\n"
         in text
     )
     assert (
-        "- [高] 客户流失预警 (no_touchpoint) - 新预警\n"
-        "  No touchpoint for 95 days (threshold 60).\n" in text
+        "- [高] 长期未接触 - 新预警\n"
+        "  已 95 天未接触（最近一次在 2026年7月28日）；A 类客户至少每 60 天需接触一次。\n" in text
     )
     assert (
-        "- [中] 付款预警 (overdue_payment) - 新预警\n"
-        "  2 invoices overdue by 45 days.\n"
-        "  依据：overdue_invoices: 2\n" in text
+        "- [中] 发票逾期 - 新预警\n"
+        "  2 张发票逾期未付，共 US$12,400；最早一张已逾期 45 天（阈值 US$50,000 或 90 天）。\n"
+        "  依据：\n"
+        "    逾期金额：US$12,400\n"
+        "    逾期发票：2\n"
+        "    最长逾期：45 天\n"
+        "    金额阈值：US$50,000\n"
+        "    逾期天数阈值：90 天\n"
+        "  下一步：与客户财务联系人确认付款日期。\n" in text
     )
     assert text.index("北京华信科技有限公司") < text.index("上海远东贸易")
-    assert "本邮件由关键客户管理（KAM）预警系统自动发送，数据截至 2026-10-31。" in text
+    assert "本邮件由关键客户管理（KAM）预警系统自动发送，数据截至 2026年10月31日。" in text
     assert '<html lang="zh-CN">' in body
     assert (
-        "关键客户预警 2026-10-31" in body
+        "关键客户预警 2026年10月31日" in body
         and "北京华信科技有限公司" in body
         and "在 CRM 中查看" in body
     )
@@ -387,36 +419,6 @@ def test_preview_does_not_create_state(settings: Settings) -> None:
         assert state.alerts() == []
 
 
-def test_customer_economics_reasons_follow_the_owner_locale() -> None:
-    from kam_transforms.alerts.economics_reasons import localised_reason
-
-    evidence = (
-        '{"squeeze_score": 97.5, "threshold_score": 60, "discount_depth_t12m": 0.28, '
-        '"invoices_late_share_t12m": 1.0, "cost_to_serve_t12m": 72000.4, '
-        '"gross_margin_t12m": 150000, "base_currency": "USD"}'
-    )
-    assert localised_reason("squeeze_score_high", evidence, "en") == (
-        "Squeeze score 98 (threshold 60): discounts 28.0% of list value, 100% of invoices paid "
-        "late, cost to serve USD 72,000 against a margin of USD 150,000."
-    )
-    assert localised_reason("squeeze_score_high", evidence, "zh-CN") == (
-        "压价指数 98（阈值 60）：折扣占标价的 28.0%，100% 的发票逾期付款，服务成本 USD 72,000，"
-        "毛利仅 USD 150,000（客大欺店）。"
-    )
-    whitespace = (
-        '{"product_category": "Software", "similar_account_count": 14, '
-        '"buying_account_count": 13, "peer_median_category_margin": 21224.1, '
-        '"opportunity_value": 19708.6, "abc_class": "A", "industry": null, "base_currency": "USD"}'
-    )
-    assert localised_reason("whitespace_opportunity", whitespace, "zh-CN") == (
-        "尚未采购Software：14 家同类客户（A 类，-）中有 13 家在采购，其该品类毛利中位数为 "
-        "USD 21,224；潜在机会 USD 19,709。"
-    )
-    # other rules and broken evidence keep the warehouse's reason
-    assert localised_reason("no_touchpoint", evidence, "zh-CN") is None
-    assert localised_reason("squeeze_score_high", '{"squeeze_score": 1}', "zh-CN") is None
-
-
 # --------------------------------------------------------------------------- long digests
 
 
@@ -460,12 +462,12 @@ def test_a_500_account_digest_is_capped_with_every_alert_in_the_csv(settings: Se
     assert headings == [f"== Customer {i:03d} (C{i:03d}) ==" for i in range(490, 249, -10)]
     assert body.count("<strong style=\"font-size:15px;\">") == 25
     assert text.splitlines()[2:7] == [
-        "500 accounts need attention as of 2026-10-31.",
+        "500 accounts need attention as of Oct 31, 2026.",
         "",
         "Summary: 50 HIGH, 150 MEDIUM, 300 LOW alert(s) on 500 account(s).",
         "By rule family: 250 Payment, 250 Relationship change.",
-        "Most margin at stake (trailing 12 months): Customer 499 (USD 49,900), "
-        "Customer 498 (USD 49,800), Customer 497 (USD 49,700).",
+        "Most margin at stake (trailing 12 months): Customer 499 ($49,900), "
+        "Customer 498 ($49,800), Customer 497 ($49,700).",
     ]
     more = (
         "25 of 500 accounts are shown; 475 more are in the attached "
@@ -480,8 +482,10 @@ def test_a_500_account_digest_is_capped_with_every_alert_in_the_csv(settings: Se
     assert [r["customer_id"] for r in table[:3]] == ["C490", "C480", "C470"]  # digest order
     c007 = next(r for r in table if r["customer_id"] == "C007")
     assert c007["customer_name"] == "'=HYPERLINK(\"http://evil.example\")"  # not a formula
-    assert (c007["severity"], c007["rule_id"], c007["reason"]) == (
-        "low", "overdue_invoices", "Reason 007."
+    assert (c007["severity"], c007["rule_id"], c007["rule_name"], c007["reason"]) == (
+        "low", "overdue_invoices", "Overdue invoices",
+        "$12,400 overdue on 2 invoice(s); the oldest is 45 days past due (limits $50,000 or "
+        "90 days).",
     )  # fmt: skip
     assert c007["margin_at_stake"] == "700.00" and c007["notify_reason"] == "new"
 
@@ -503,7 +507,7 @@ def test_capped_zh_cn_digest_says_how_many_more_in_chinese(settings: Settings) -
     text, _ = parts(parse(msg))
     assert "概要：共 30 个客户，预警 高 3 条、中 9 条、低 18 条。" in text
     assert "按预警类别：付款预警 15 条、关系变化 15 条。" in text
-    assert "利润影响最大的客户（近 12 个月毛利）：Customer 010（USD 2,500,000）。" in text
+    assert "利润影响最大的客户（近 12 个月毛利）：Customer 010（US$2,500,000）。" in text
     assert "本邮件列出 30 个客户中的 10 个；其余 20 个见附件 kam-alerts-2026-10-31.csv" in text
 
 

@@ -277,15 +277,21 @@ def test_right_to_left_override_never_reaches_an_email(tmp_path: Path, kam_home:
     import email
     from email import policy
 
-    from alert_fixtures import AS_OF, alert_frame, alert_row, alert_settings
+    from alert_fixtures import AS_OF, alert_frame, alert_row, alert_settings, typed
 
     from kam_transforms.alerts import preview_alerts
     from kam_transforms.textsafe import BIDI_CONTROLS
 
     spoof = "Acme\u202eTXT.EXE\u202c \u2066Corp\u2069"
+    evidence = typed(
+        opportunity_id=("OPP-1", "id"), competitor=("Globex\u200f Inc", "text"),
+        closed_date=("2026-09-30", "date"), days_since_lost=(31, "days"),
+        amount=(50000.0, "money", "USD"), amount_base=(50000.0, "money", "USD"),
+        revenue_t12m=(400000.0, "money", "USD"),
+    )  # the reason is rendered from the evidence: a control in a value must not pass either
     row = alert_row(
         alert_id="a1", customer_name=spoof, owner_name="Ann\u202e Lee",
-        reason="No touchpoint for 95 days\u200f (threshold 60).",
+        rule_id="competitor_loss", evidence=evidence,
     )
     settings = alert_settings(tmp_path)
     [msg] = preview_alerts(alert_frame(row), AS_OF, settings, tmp_path / "state.sqlite",
@@ -296,5 +302,5 @@ def test_right_to_left_override_never_reaches_an_email(tmp_path: Path, kam_home:
         str(part.get_content()) for part in parsed.walk() if part.get_content_maintype() == "text"
     ) + str(parsed["To"]) + str(parsed["Subject"])
     assert "AcmeTXT.EXE Corp" in seen  # the name is shown, in its stored order
-    assert "No touchpoint for 95 days (threshold 60)." in seen
+    assert "was lost to Globex Inc on Sep 30, 2026" in seen
     assert [c for c in seen if c in BIDI_CONTROLS] == []
