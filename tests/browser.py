@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,22 @@ def ink(png: Path) -> tuple[int, float]:
         pixels = rgb.width * rgb.height
         white = sum(n for n, c in colours if min(c) >= 250)
         return len(colours), 1 - white / pixels
+
+
+def inline_images(message: EmailMessage) -> str:
+    """The HTML part of a message with its ``cid:`` images as data URIs, as a mail client
+    shows it."""
+    import base64
+
+    html_part = message.get_body(("html",))
+    assert html_part is not None
+    page = str(html_part.get_content())
+    for part in message.walk():
+        cid = part.get("Content-ID")
+        if cid and part.get_content_maintype() == "image":
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            data = base64.b64encode(payload).decode("ascii")
+            uri = f"data:{part.get_content_type()};base64,{data}"
+            page = page.replace(f"cid:{cid.strip('<>')}", uri)
+    return page

@@ -92,6 +92,13 @@ def alerts(build: Build) -> pd.DataFrame:
     return build.query("select * from key_account_alerts order by dedup_key")
 
 
+def values(evidence: str) -> dict[str, Any]:
+    """The values of typed evidence (``{"key": {"value": v, "unit": u, ...}}``)."""
+    parsed = json.loads(evidence)
+    assert all(isinstance(item, dict) and "unit" in item for item in parsed.values()), parsed
+    return {key: item["value"] for key, item in parsed.items()}
+
+
 def scenario_alerts(build: Build, alerts: pd.DataFrame, scenario: str) -> pd.DataFrame:
     customer_id = build.manifest["scenarios"][scenario]["customer_id"]
     return alerts[alerts["customer_id"] == customer_id]
@@ -151,7 +158,7 @@ def test_key_contact_left_names_the_departed_decision_maker(
     build: Build, alerts: pd.DataFrame
 ) -> None:
     alert = only_alert(build, alerts, "key_contact_left", "key_contact_left")
-    evidence = json.loads(alert["evidence"])
+    evidence = values(alert["evidence"])
     # planted 40 days before the run date; high only when no decision maker is left
     assert evidence["days_since_left"] == 40
     assert alert["severity"] == (
@@ -171,16 +178,16 @@ def test_subjects_separate_conditions(build: Build, alerts: pd.DataFrame) -> Non
         manager["dedup_key"]
         == f"{planted['customer_id']}|account_manager_change|{planted['owner_id']}"
     )
-    assert json.loads(manager["evidence"])["days_since_assigned"] == 45
+    assert values(manager["evidence"])["days_since_assigned"] == 45
 
     loss = only_alert(build, alerts, "competitor_loss", "competitor_loss")
-    evidence = json.loads(loss["evidence"])
+    evidence = values(loss["evidence"])
     assert evidence["competitor"] == "Globex Corporation" and evidence["days_since_lost"] == 30
     assert loss["dedup_key"].endswith(f"|competitor_loss|{evidence['opportunity_id']}")
     assert "Globex Corporation" in loss["reason"]
 
     complaint = only_alert(build, alerts, "unresolved_complaint", "complaint_past_sla")
-    evidence = json.loads(complaint["evidence"])
+    evidence = values(complaint["evidence"])
     assert evidence["priority"] == "high" and evidence["days_open"] == 45
     assert complaint["dedup_key"].endswith(f"|complaint_past_sla|{evidence['ticket_id']}")
 

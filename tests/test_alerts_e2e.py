@@ -63,10 +63,13 @@ class Warehouse:
 
 
 def _expected_reason(row: Any) -> str:
-    """The reason the digest shows: localised from the evidence where a template exists."""
-    from kam_transforms.alerts.economics_reasons import localised_reason
+    """The reason the digest shows: rendered from the evidence in the locale of the digest
+    the row is routed to (its owner's, or English for sales ops)."""
+    from kam_transforms.alerts.reasons import reason_for
+    from kam_transforms.alerts.routing import normalise_address
 
-    return localised_reason(row.rule_id, row.evidence, row.owner_locale) or row.reason
+    to_owner = bool(row.owner_is_active) and normalise_address(row.owner_email) is not None
+    return reason_for(row.rule_id, row.evidence, row.owner_locale if to_owner else "en")
 
 
 @pytest.fixture(scope="module")
@@ -441,7 +444,7 @@ def test_zh_cn_digest_decodes_to_the_right_chinese_text(zh_digest: ZhDigest) -> 
     text = text_of(received)
     owner_name = mine["owner_name"].iloc[0]
     assert text.startswith(f"{owner_name}，您好：")
-    assert f"截至 {AS_OF.isoformat()}，有 {customers} 个客户需要关注。" in text
+    assert f"截至 {AS_OF.year}年{AS_OF.month}月{AS_OF.day}日，有 {customers} 个客户需要关注。" in text
     assert "客户经理：" in text and "依据：" in text
     for row in mine.itertuples():
         assert f"== {row.customer_name} ({row.customer_id}) ==" in text

@@ -234,7 +234,10 @@ def test_declining_key_account_has_revenue_decline_alert(build: Build) -> None:
     assert alert["reason"].startswith("Trailing 12-month revenue fell ")
     assert alert["dedup_key"] == f"{scenario['customer_id']}|revenue_decline"
     evidence = json.loads(alert["evidence"])
-    assert evidence["revenue_change_share"] <= -0.30
+    assert evidence["revenue_change_share"] == {
+        "value": evidence["revenue_change_share"]["value"], "unit": "share"
+    }
+    assert evidence["revenue_change_share"]["value"] <= -0.30
     assert alert["owner_id"] == scenario["owner_id"]
     assert alert["owner_email"] == scenario["owner_email"]
 
