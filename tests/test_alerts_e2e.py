@@ -444,7 +444,8 @@ def test_zh_cn_digest_decodes_to_the_right_chinese_text(zh_digest: ZhDigest) -> 
     text = text_of(received)
     owner_name = mine["owner_name"].iloc[0]
     assert text.startswith(f"{owner_name}，您好：")
-    assert f"截至 {AS_OF.year}年{AS_OF.month}月{AS_OF.day}日，有 {customers} 个客户需要关注。" in text
+    as_of_zh = f"{AS_OF.year}年{AS_OF.month}月{AS_OF.day}日"
+    assert f"截至 {as_of_zh}，有 {customers} 个客户需要关注。" in text
     assert "客户经理：" in text and "依据：" in text
     for row in mine.itertuples():
         assert f"== {row.customer_name} ({row.customer_id}) ==" in text
