@@ -10,6 +10,7 @@ of their dbt unit tests (``_alerts__unit_tests.yml``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email
 import json
@@ -450,3 +451,50 @@ def test_the_readme_digest_screenshots(
     with Image.open(target) as committed:
         assert committed.size == (760, 2000)
 
+
+
+def test_a_missing_template_sends_nothing_and_a_fixed_rerun_delivers(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from kam_transforms.alerts import publish_alerts
+
+    settings = alert_settings(tmp_path)
+    frame = alert_frame(alert_row(), alert_row(customer_id="C2", rule_id="overdue_invoices"))
+    state = tmp_path / "state.sqlite"
+    no_name = {**RULES, "overdue_invoices": {**RULES["overdue_invoices"], "name": {}}}
+    with monkeypatch.context() as patch:
+        patch.setattr(reasons_module, "RULES", no_name)
+        with pytest.raises(MissingTemplateError, match="no en text for the name of overdue_inv"):
+            publish_alerts(frame, AS_OF, settings, state, crm_base_url="")
+    assert not settings.outbox_dir.exists() or list(settings.outbox_dir.iterdir()) == []
+    summary = publish_alerts(frame, AS_OF, settings, state, crm_base_url="")
+    assert summary["alerts_to_notify"] == 2 and summary["digests_written"] == 1
+    (written,) = summary["files_written"]
+    text = Path(written).read_text(encoding="utf-8")
+    assert "Overdue invoices" in text and "No recent touchpoint" in text
+
+
+def test_the_sparkline_series_is_the_twelve_months_up_to_the_run_date(tmp_path: Path) -> None:
+    import duckdb
+
+    from kam_transforms.config import Settings
+    from kam_transforms.pipeline import _revenue_history
+
+    serving = tmp_path / "serving.duckdb"
+    with duckdb.connect(str(serving)) as con:
+        con.execute(
+            "create table fct_customer_monthly as select * from (values "
+            "('C1', date '2025-10-01', 999.0), ('C1', date '2025-11-01', 10.0), "
+            "('C1', date '2026-03-01', 30.0), ('C1', date '2026-10-01', 120.0), "
+            "('C1', date '2026-11-01', 5.0), ('C2', date '2026-01-01', null)"
+            ") as t(customer_id, month_start_date, revenue_base)"
+        )
+    settings = Settings.from_env()
+    history = _revenue_history(
+        dataclasses.replace(settings, serving_db=serving), AS_OF, ["C1", "C2", "C3"]
+    )
+    # Nov 2025 .. Oct 2026: months without a row are 0, October 2025 and November 2026 left out
+    assert history == {
+        "C1": [10.0, 0, 0, 0, 30.0, 0, 0, 0, 0, 0, 0, 120.0],
+        "C2": [0.0] * 12,
+    }

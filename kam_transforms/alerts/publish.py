@@ -164,6 +164,7 @@ def publish_alerts(
         for the next attempt.
     """
     as_of = to_date(as_of)
+    steps = next_steps if next_steps is not None else load_next_steps()  # a bad file: no state
     transport = transport if transport is not None else transport_for(settings)
     mail_from = transport.from_email or settings.mail_from
     base_url = resolve_crm_base_url(crm_base_url)
@@ -202,7 +203,7 @@ def publish_alerts(
             margins=margins,
             currency=settings.base_currency,
             max_accounts=max_accounts,
-            next_steps=next_steps if next_steps is not None else load_next_steps(),
+            next_steps=steps,
         )
         report = deliver(plan, transport, state)
         pending = len(state.unsent_deliveries(as_of))
