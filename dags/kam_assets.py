@@ -29,8 +29,10 @@ from kam_transforms.orchestration import (
 )
 
 SOURCES = {
-    "crm": ["accounts", "owners", "contacts", "activities", "opportunities", "tickets", "surveys",
-            "owner_directory"],
+    "crm": [
+        "accounts", "owners", "contacts", "activities", "opportunities", "tickets", "surveys",
+        "owner_directory", "account_plans",
+    ],
     "erp": ["fx_rates", "customers", "products", "orders", "order_lines", "invoices", "payments"],
 }
 WAREHOUSE_POOL = "kam_warehouse"

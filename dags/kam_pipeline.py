@@ -47,6 +47,7 @@ ENTITIES = [
     "crm/opportunities",
     "crm/tickets",
     "crm/surveys",
+    "crm/account_plans",
     "erp/customers",
     "erp/products",
     "erp/orders",

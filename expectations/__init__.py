@@ -7,6 +7,7 @@ Severities and tolerances live in :mod:`expectations.config`.
 """
 
 from expectations import (
+    account_plan_attainment,
     customer_clv,
     customer_demand_forecast,
     customer_demand_forecast_holdout,
@@ -44,6 +45,7 @@ MART_SUITES = (
     customer_demand_forecast,
     customer_demand_forecast_holdout,
     customer_whitespace,
+    account_plan_attainment,
     data_coverage,
     data_quality_issues,
 )

@@ -12,7 +12,8 @@ What a raw suite checks:
 - every canonical column is present (extra columns allowed);
 - the key is not null and unique (compound keys as a whole);
 - amounts and quantities are not negative, fx rates positive; bounded values in range;
-- currencies are in the known set (landed fx currencies and the base currency);
+- currencies are in the known set (landed fx currencies and the base currency); columns
+  with a value set (a plan's status) hold only its values;
 - event dates and timestamps are plausible (after 1990) and not after the as-of date;
 - foreign keys resolve to a live key of the parent's landed state (non-blocking: parents
   land in parallel; exact at any size, skipped only while the parent has no landed batch).
@@ -88,6 +89,10 @@ def checks(ent: Entity, as_of: date, known_currencies: set[str] | None = None) -
         known = tuple(sorted(known_currencies))
         in_set = "expect_column_values_to_be_in_set"
         out += [Check(in_set, c, value_set=known) for c in rules.currencies]
+    out += [
+        Check("expect_column_values_to_be_in_set", c, value_set=allowed)
+        for c, allowed in rules.value_sets.items()
+    ]
     out += [
         Check(between, c, min_value=EARLIEST, max_value=latest, temporal=True)
         for c in rules.not_after_as_of

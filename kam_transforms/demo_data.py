@@ -13,7 +13,7 @@ the wall clock is never read).
 Files written (canonical column names, plus ``accounts.owner_assigned_at``)::
 
     out_dir/crm/{accounts,owners,owner_directory,contacts,activities,opportunities,tickets,
-                 surveys}.csv
+                 surveys,account_plans}.csv
     out_dir/erp/{customers,products,orders,order_lines,invoices,payments,fx_rates}.csv
     out_dir/scenarios.json
 
@@ -88,6 +88,10 @@ CANONICAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "crm/surveys": (
         "response_id", "account_id", "contact_id", "survey_type", "score", "responded_at",
     ),
+    "crm/account_plans": (
+        "plan_id", "account_id", "owner_id", "period_start", "period_end", "revenue_target",
+        "margin_target", "currency", "objective", "status", "updated_at",
+    ),
     "erp/customers": (
         "customer_id", "customer_name", "tax_id", "currency", "payment_terms_days",
         "credit_limit", "created_at", "updated_at",
@@ -125,6 +129,8 @@ SCENARIO_NAMES: tuple[str, ...] = (
     "loyal_cross_buyer",
     "price_rise_quantity_drop",
     "key_account_missing_category",
+    # kam_transforms.demo_plans
+    "plan_behind_pace",
 )
 
 _SCENARIO_TEXT: dict[str, str] = {
@@ -397,6 +403,10 @@ class _World:
         from kam_transforms.demo_economics import plant_customer_economics
 
         self.scenarios.update(plant_customer_economics(self))
+        from kam_transforms.demo_plans import plan_accounts
+
+        self.plans, planted = plan_accounts(self)
+        self.scenarios.update(planted)
 
     # ------------------------------------------------------------------ fx
     def _build_fx(self, rng: np.random.Generator) -> None:
@@ -1131,6 +1141,22 @@ class _World:
             "score": pa.array(self.s_score[ks]), "responded_at": ts(self.s_t[ks]),
         }  # fmt: skip
 
+        # account plans (kam_transforms.demo_plans): drafted, then active, then closed
+        pl = self.plans
+        kpl = known(pl.created)
+        activated, closed_pl = pl.activated[kpl] < end, pl.closed[kpl] < end
+        tables["crm/account_plans"] = {
+            "plan_id": _ids("PLN-", kpl, 6), "account_id": _ids("ACC-", pl.acc[kpl], 7),
+            "owner_id": _ids("OWN-", pl.owner[kpl], 3),
+            "period_start": day(pl.start[kpl]), "period_end": day(pl.end[kpl]),
+            "revenue_target": pa.array(pl.revenue[kpl]), "margin_target": pa.array(pl.margin[kpl]),
+            "currency": cur(pl.currency[kpl]), "objective": _text(pl.objective[kpl]),
+            "status": _labels(("draft", "active", "closed"))(
+                np.where(closed_pl, 2, np.where(activated, 1, 0))),
+            "updated_at": ts(np.fmax.reduce([
+                pl.created[kpl], upto(pl.activated[kpl]), upto(pl.closed[kpl])])),
+        }  # fmt: skip
+
         # customers
         kcu = known(self.erp_created)
         tables["erp/customers"] = {
@@ -1233,8 +1259,9 @@ class _World:
 
 def _economics_text(name: str) -> str:
     from kam_transforms.demo_economics import ECONOMICS_SCENARIO_TEXT
+    from kam_transforms.demo_plans import PLAN_SCENARIO_TEXT
 
-    return ECONOMICS_SCENARIO_TEXT[name]
+    return {**ECONOMICS_SCENARIO_TEXT, **PLAN_SCENARIO_TEXT}[name]
 
 
 # --------------------------------------------------------------------------- writers

@@ -12,6 +12,8 @@ can then run on the demo data set, in tests and by hand.
   query, like HubSpot's 10,000),
 - ``POST /crm/v4/associations/<from>/<to>/batch/read``,
 - ``GET /crm/v3/owners?limit&after&archived``,
+- the account plans as the custom object ``p_kam_account_plans`` (same list, search and
+  association routes; absent, so 404, when the export has no ``account_plans.csv``),
 
 bearer-token auth (401 otherwise), fault injection (:meth:`DemoCrmServer.inject`: a 429 with
 ``Retry-After``, a 500, a 401 ...), a request log, and mutations for incremental tests
@@ -52,6 +54,7 @@ import pandas as pd
 
 __all__ = [
     "CRM_OBJECT_TYPES",
+    "PLAN_OBJECT_TYPE",
     "DemoCrmServer",
     "Fault",
     "crm_objects_from_exports",
@@ -74,6 +77,8 @@ CRM_OBJECT_TYPES = (
     "tickets",
     "feedback_submissions",
 )
+#: The account-plan custom object (served when the export has account plans).
+PLAN_OBJECT_TYPE = "p_kam_account_plans"
 _STAGE_TO_HUBSPOT = {
     "qualification": "qualifiedtobuy",
     "needs_analysis": "presentationscheduled",
@@ -306,6 +311,27 @@ def crm_objects_from_exports(
             contacts=r["contact_id"],
         )
         store["feedback_submissions"][o.id] = o
+
+    if "account_plans" in crm:
+        store[PLAN_OBJECT_TYPE] = {}
+    for r in crm.get("account_plans", pd.DataFrame()).to_dict("records"):
+        o = _obj(
+            r["plan_id"],
+            {
+                "hubspot_owner_id": r["owner_id"],
+                "kam_period_start": r["period_start"],
+                "kam_period_end": r["period_end"],
+                "kam_revenue_target": r["revenue_target"],
+                "kam_margin_target": r["margin_target"],
+                "kam_currency": r["currency"],
+                "kam_objective": r["objective"],
+                "kam_status": r["status"],
+            },
+            r["updated_at"],
+            r["updated_at"],
+            companies=r["account_id"],
+        )
+        store[PLAN_OBJECT_TYPE][o.id] = o
 
     owners = []
     teams = _owner_teams(crm)
@@ -622,15 +648,15 @@ class DemoCrmServer:
                     "message": "Authentication credentials not found.",
                 },
             )
-        m = re.fullmatch(r"/crm/v3/objects/([a-z_]+)", path)
+        m = re.fullmatch(r"/crm/v3/objects/([a-z0-9_-]+)", path)
         if m and method == "GET":
             status, out = self._list(m.group(1), query)
             return status, {}, out
-        m = re.fullmatch(r"/crm/v3/objects/([a-z_]+)/search", path)
+        m = re.fullmatch(r"/crm/v3/objects/([a-z0-9_-]+)/search", path)
         if m and method == "POST":
             status, out = self._search(m.group(1), payload)
             return status, {}, out
-        m = re.fullmatch(r"/crm/v4/associations/([a-z_]+)/([a-z_]+)/batch/read", path)
+        m = re.fullmatch(r"/crm/v4/associations/([a-z0-9_-]+)/([a-z0-9_-]+)/batch/read", path)
         if m and method == "POST":
             status, out = self._associations(m.group(1), m.group(2), payload)
             return status, {}, out

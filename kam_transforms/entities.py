@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Entity", "ENTITIES", "OPTIONAL", "SOURCES", "entity"]
+__all__ = ["Entity", "ENTITIES", "FILE_DROP_ONLY", "OPTIONAL", "SOURCES", "entity"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,11 @@ class Entity:
     def optional(self) -> bool:
         """The source may have no export of it (see :data:`OPTIONAL`)."""
         return self.qualified_name in OPTIONAL
+
+    @property
+    def file_drop_only(self) -> bool:
+        """No CRM API has it: it comes from the file drop whatever the source's connector."""
+        return self.qualified_name in FILE_DROP_ONLY
 
 
 def _e(source: str, name: str, key: str, columns: str) -> Entity:
@@ -79,6 +84,13 @@ ENTITIES: tuple[Entity, ...] = (
         "response_id account_id contact_id survey_type score responded_at",
     ),
     _e(
+        "crm",
+        "account_plans",
+        "plan_id",
+        "plan_id account_id owner_id period_start period_end revenue_target margin_target "
+        "currency objective status updated_at",
+    ),
+    _e(
         "erp",
         "customers",
         "customer_id",
@@ -105,9 +117,12 @@ ENTITIES: tuple[Entity, ...] = (
 
 SOURCES: tuple[str, ...] = ("crm", "erp")
 
-#: Entities a source may not have: no export means nothing to land, not a failure, and they
-#: always come from the file drop whatever connector the source uses.
-OPTIONAL: frozenset[str] = frozenset({"crm/owner_directory"})
+#: Entities a source may not have: no export means nothing to land, not a failure (account
+#: plans: the marts then say "no plan").
+OPTIONAL: frozenset[str] = frozenset({"crm/owner_directory", "crm/account_plans"})
+#: Optional entities no CRM API has: read from the file drop whatever connector the source
+#: uses (account plans come from HubSpot as a custom object, so they are not here).
+FILE_DROP_ONLY: frozenset[str] = frozenset({"crm/owner_directory"})
 
 
 def entity(source: str, name: str) -> Entity:

@@ -80,7 +80,7 @@ def test_assets_wire_extract_warehouse_and_alerts() -> None:
             (asset,) = t.outlets
             assert t.task_id == f"extract_{asset.name.removeprefix(f'kam_lake_{source}_')}"
             produced[asset.name] = asset.uri
-    assert len(produced) == 15 and produced["kam_lake_erp_order_lines"] == (
+    assert len(produced) == 16 and produced["kam_lake_erp_order_lines"] == (
         "kam://lake/raw/erp/order_lines")
     crm = dags["kam_extract_crm"]  # the directory's rows must name landed owners
     assert crm.task_dict["extract_owners"].downstream_task_ids == {"extract_owner_directory"}

@@ -184,7 +184,7 @@ def test_bad_arguments_raise(tmp_path: Path) -> None:
 def test_deterministic_byte_identical(tmp_path: Path, export: tuple[Path, dict]) -> None:
     generate(tmp_path, CUSTOMERS, SEED, ANCHOR)
     files = sorted(p.relative_to(export[0]) for p in export[0].rglob("*") if p.is_file())
-    assert len(files) == 16  # 15 entities (the owner directory included) + scenarios.json
+    assert len(files) == 17  # 16 entities (owner directory, account plans) + scenarios.json
     for rel in files:
         assert (tmp_path / rel).read_bytes() == (export[0] / rel).read_bytes(), rel
 

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from kam_transforms.demo_data import generate
-from kam_transforms.demo_serve import DemoCrmServer
+from kam_transforms.demo_serve import PLAN_OBJECT_TYPE, DemoCrmServer
 from kam_transforms.entities import ENTITIES, entity
 from kam_transforms.extract.filedrop import FileDropConnector
 from kam_transforms.extract.hubspot import HubSpotAuthError, HubSpotConnector
@@ -97,6 +97,10 @@ def test_full_then_incremental_extract_with_faults(
         )
         server.archive("tickets", "TIC-00000001", at="2026-11-01T13:00:00Z")
         server.update("deals", "OPP-00000002", {"amount": "1"}, at="2026-11-02T09:00:00Z")  # later
+        plan = sorted(server.store[PLAN_OBJECT_TYPE])[0]  # the custom object changes too
+        server.update(
+            PLAN_OBJECT_TYPE, plan, {"kam_revenue_target": "123000"}, at="2026-11-01T14:00:00Z"
+        )
 
         results = {ent.name: run_extract(connector, ent, lake, NEXT) for ent in CRM}
         assert {n: r["rows_landed"] for n, r in results.items()} == {
@@ -107,7 +111,10 @@ def test_full_then_incremental_extract_with_faults(
             "opportunities": 1,
             "tickets": 1,
             "surveys": 0,
+            "account_plans": 1,
         }
+        changed_plan = landed(lake, "account_plans", NEXT).iloc[0]
+        assert (changed_plan["plan_id"], changed_plan["revenue_target"]) == (plan, "123000")
         deal = landed(lake, "opportunities", NEXT).iloc[0]
         assert (deal["opportunity_id"], deal["amount"]) == ("OPP-00000001", "999.5")
         assert landed(lake, "contacts", NEXT).iloc[0]["role"] == "COO"
@@ -116,7 +123,12 @@ def test_full_then_incremental_extract_with_faults(
         assert (ticket["ticket_id"], ticket["is_deleted"]) == ("TIC-00000001", "true")
         # the search endpoint returned only the changed records (OPP-2 changed after as-of)
         searched = {k: v for k, v in server.served.items() if k.startswith("search:") and v}
-        assert searched == {"search:contacts": 1, "search:deals": 1, "search:companies": 1}
+        assert searched == {
+            "search:contacts": 1,
+            "search:deals": 1,
+            "search:companies": 1,
+            f"search:{PLAN_OBJECT_TYPE}": 1,
+        }
         state = WatermarkStore(lake).load(entity("crm", "opportunities"))
         assert state["watermark"] == "2026-11-01T10:00:00+00:00"
 
@@ -124,6 +136,26 @@ def test_full_then_incremental_extract_with_faults(
         again = run_extract(connector, entity("crm", "opportunities"), lake, NEXT)
         assert again["batch_id"] == results["opportunities"]["batch_id"]
         assert landed(lake, "opportunities", NEXT)["opportunity_id"].tolist() == ["OPP-00000001"]
+
+
+def test_a_portal_without_the_plan_object_lands_no_plans(exports: Path, tmp_path: Path) -> None:
+    """The account-plan custom object is optional: HubSpot's 404 for an unknown object type
+    lands an empty batch; the object type is configurable (KAM_HUBSPOT_PLAN_OBJECT)."""
+    plans = entity("crm", "account_plans")
+    for lake in (tmp_path / "lake", tmp_path / "lake2"):
+        run_extract(FileDropConnector(exports), entity("erp", "fx_rates"), lake, AS_OF)
+    with DemoCrmServer(exports, TOKEN) as server:
+        other = HubSpotConnector(server.base_url, TOKEN, plan_object="2-424242", backoff=0.01)
+        result = run_extract(other, plans, tmp_path / "lake", AS_OF)
+        assert (result["rows_in"], result["rows_landed"]) == (0, 0)
+        assert [r["path"] for r in server.requests if "2-424242" in r["path"]] == [
+            "/crm/v3/objects/2-424242/search"
+        ]
+        # the configured name reads the served object
+        named = HubSpotConnector(server.base_url, TOKEN, plan_object=PLAN_OBJECT_TYPE)
+        served = run_extract(named, plans, tmp_path / "lake2", AS_OF)
+        exported = pd.read_csv(exports / "crm" / "account_plans.csv", dtype=str)
+        assert served["rows_landed"] == len(exported) > 0
 
 
 def test_401_stops_at_once_without_leaking_the_token(exports: Path, tmp_path: Path) -> None:

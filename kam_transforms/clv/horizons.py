@@ -22,7 +22,12 @@ from kam_transforms.clv.bgnbd import BetaGeoParams, conditional_expected_purchas
 from kam_transforms.clv.features import unit_length_days
 from kam_transforms.clv.predict import DAYS_PER_MONTH
 
-__all__ = ["HORIZON_COLUMNS", "expected_purchases_by_horizon", "parse_horizons"]
+__all__ = [
+    "HORIZON_COLUMNS",
+    "expected_purchases_by_horizon",
+    "expected_purchases_over_days",
+    "parse_horizons",
+]
 
 #: Columns of the result, in order.
 HORIZON_COLUMNS = ("customer_id", "model_run_id", "horizon_months", "expected_purchases")
@@ -94,3 +99,40 @@ def expected_purchases_by_horizon(
     if not frames:
         return pd.DataFrame({c: [] for c in HORIZON_COLUMNS})
     return pd.concat(frames, ignore_index=True)[list(HORIZON_COLUMNS)]
+
+
+def expected_purchases_over_days(
+    customers: pd.DataFrame, run: Mapping[str, Any], days: Any
+) -> np.ndarray:
+    """Per row, the run's expected purchases in the next ``days[i]`` days (account plans: the
+    rest of a plan's period).
+
+    ``customers`` has the ``customer_clv`` columns :func:`expected_purchases_by_horizon`
+    reads; ``days`` is one non-negative number per row. NaN where the run did not model the
+    customer, or ``days`` is null; 0 for 0 days.
+    """
+    n = len(customers)
+    days = np.asarray(days, dtype=np.float64)
+    if days.shape != (n,):
+        raise ValueError(f"days must hold one value per customer row ({n}), got {days.shape}")
+    out = np.full(n, np.nan)
+    params = [run.get(f"bgnbd_{p}") for p in ("r", "alpha", "a", "b")]
+    if not n or not all(p is not None and not pd.isna(p) for p in params):
+        return out
+    modelled = customers["expected_purchases"].notna().to_numpy() & ~np.isnan(days)
+    unit = unit_length_days(str(run["time_unit"]))
+    model = BetaGeoParams(*(float(p) for p in params))  # type: ignore[arg-type]
+    for value in np.unique(days[modelled]):
+        rows = modelled & (days == value)
+        if value <= 0:
+            out[rows] = 0.0
+            continue
+        subset = customers.loc[rows]
+        out[rows] = conditional_expected_purchases(
+            model,
+            float(value) / unit,
+            subset["frequency"].to_numpy(dtype=np.float64),
+            subset["recency"].to_numpy(dtype=np.float64),
+            subset["customer_age"].to_numpy(dtype=np.float64),
+        )
+    return out

@@ -58,14 +58,16 @@ def extract(settings: Settings, as_of: date, source: str, name: str) -> dict[str
     """Extract one canonical entity with its source's configured connector (task entry).
 
     ``KAM_ALLOW_SHRINK=1`` lets a full snapshot delete more than its ``max_shrink`` share.
-    An optional entity (``crm/owner_directory``) is read from the file drop with any
-    connector, and one without an export lands nothing (the result says ``skipped``).
+    A file-drop-only entity (``crm/owner_directory``) is read from the file drop with any
+    connector; an optional one without an export lands nothing (the result says ``skipped``).
     """
     ent = entity(source, name)
     # Optional entities (the owner directory) come from the file drop whatever the source's
     # connector: no CRM API has them.
     connector = (
-        FileDropConnector(settings.exports_dir) if ent.optional else connector_for(source, settings)
+        FileDropConnector(settings.exports_dir)
+        if ent.file_drop_only
+        else connector_for(source, settings)
     )
     allow_shrink = os.environ.get(ALLOW_SHRINK_ENV, "").strip().lower() in ("1", "true", "yes")
     summary = run_extract(

@@ -25,6 +25,11 @@ batches. File drops are read whole every run (no watermark). An entity's export 
 snapshot by default (``"snapshot": "full"``: a key missing from it is deleted, see
 :mod:`kam_transforms.extract.snapshot`; ``"allow_empty"`` and ``"max_shrink"`` set its
 limits) or ``"snapshot": "incremental"`` (changed records only: nothing is deleted).
+
+An optional entity (``Entity.optional``: the owner directory, account plans) may be absent
+(:class:`~kam_transforms.extract.files.ExportNotFoundError`: the run lands nothing and the
+previous batch stays in force) or header-only (an empty full snapshot, allowed without
+declaring ``allow_empty``: every key landed before is deleted).
 """
 
 from __future__ import annotations
@@ -195,7 +200,9 @@ class FileDropConnector:
             parts=parts,
             formats=spec.all_formats(),
             snapshot=(
-                Snapshot(allow_empty=spec.allow_empty, max_shrink=float(spec.max_shrink))
+                Snapshot(
+                    allow_empty=spec.allow_empty or ent.optional, max_shrink=float(spec.max_shrink)
+                )
                 if spec.snapshot == "full"
                 else None
             ),

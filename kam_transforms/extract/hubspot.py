@@ -26,6 +26,15 @@ How it reads (and why):
 The property names of each canonical column are in :data:`PROPERTIES`; HubSpot has no
 standard property for a few (``kam_region``, ``kam_erp_customer_id``, ``kam_is_active``,
 ``kam_competitor``): create them as custom properties in the portal, or change the table.
+
+**Account plans** are a HubSpot *custom object* (HubSpot has no standard object for them),
+read like any object through ``/crm/v3/objects/{objectType}`` (search, and the archived
+listing): ``objectType`` is the custom object's ``objectTypeId`` (``2-<n>``) or its fully
+qualified name, as ``GET /crm/v3/schemas`` lists it; default ``p_kam_account_plans``, set
+another with the connection extra ``account_plans_object`` or ``KAM_HUBSPOT_PLAN_OBJECT``.
+Its properties are in ``PROPERTIES["account_plans"]`` (``kam_period_start`` ...), the
+company comes from the plan's association to ``companies``. A portal without the object (HTTP
+404 on its search) has no plans: the batch lands empty.
 """
 
 from __future__ import annotations
@@ -51,6 +60,7 @@ __all__ = [
     "HubSpotClient",
     "HubSpotConnector",
     "HubSpotError",
+    "HubSpotNotFound",
 ]
 
 log = logging.getLogger(__name__)
@@ -58,6 +68,9 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 TOKEN_ENV = "KAM_HUBSPOT_TOKEN"  # noqa: S105 - the variable's name, not a token
 BASE_URL_ENV = "KAM_HUBSPOT_BASE_URL"
+PLAN_OBJECT_ENV = "KAM_HUBSPOT_PLAN_OBJECT"
+#: The account-plan custom object's type (its fully qualified name or objectTypeId).
+DEFAULT_PLAN_OBJECT = "p_kam_account_plans"
 
 
 class HubSpotError(ExtractError):
@@ -66,6 +79,10 @@ class HubSpotError(ExtractError):
 
 class HubSpotAuthError(HubSpotError):
     """HubSpot refused the token (401) or its scopes (403): retrying cannot help."""
+
+
+class HubSpotNotFound(HubSpotError):
+    """HubSpot answered 404: the object type (a custom object) does not exist in the portal."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +102,8 @@ OBJECTS: dict[str, tuple[ObjectSpec, ...]] = {
     "opportunities": (ObjectSpec("deals"),),
     "tickets": (ObjectSpec("tickets"),),
     "surveys": (ObjectSpec("feedback_submissions", associations=("companies", "contacts")),),
+    # a custom object; HubSpotConnector puts the portal's object type in place of this one
+    "account_plans": (ObjectSpec(DEFAULT_PLAN_OBJECT),),
 }
 
 #: Canonical column <- HubSpot property, per canonical entity (ids and associations aside).
@@ -141,6 +160,17 @@ PROPERTIES: dict[str, dict[str, str]] = {
         "score": "hs_value",
         "responded_at": "hs_submission_timestamp",
     },
+    "account_plans": {
+        "owner_id": "hubspot_owner_id",
+        "period_start": "kam_period_start",
+        "period_end": "kam_period_end",
+        "revenue_target": "kam_revenue_target",
+        "margin_target": "kam_margin_target",
+        "currency": "kam_currency",
+        "objective": "kam_objective",
+        "status": "kam_status",
+        "updated_at": "hs_lastmodifieddate",
+    },
 }
 
 _KEYS = {
@@ -150,6 +180,7 @@ _KEYS = {
     "opportunities": "opportunity_id",
     "tickets": "ticket_id",
     "surveys": "response_id",
+    "account_plans": "plan_id",
 }
 #: HubSpot's default deal pipeline stages -> canonical stages (others pass through).
 DEAL_STAGES = {
@@ -209,7 +240,23 @@ def _canonical_row(
         row["survey_type"] = _lower(row["survey_type"])
         row["account_id"] = assoc.get("companies")
         row["contact_id"] = assoc.get("contacts")
+    elif entity_name == "account_plans":
+        row["status"] = _lower(row["status"])
+        row["period_start"] = _date_text(row["period_start"])
+        row["period_end"] = _date_text(row["period_end"])
+        row["account_id"] = assoc.get("companies")
+        row["updated_at"] = row["updated_at"] or obj.get("updatedAt")
     return row
+
+
+def _date_text(value: Any) -> str | None:
+    """A HubSpot date property (``2026-01-01``, or midnight UTC in ms) as ``YYYY-MM-DD``."""
+    if value in (None, ""):
+        return None
+    text = str(value)
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text) / 1000, UTC).strftime("%Y-%m-%d")
+    return text[:10]
 
 
 def _ms(ts: datetime) -> int:
@@ -310,6 +357,8 @@ class HubSpotClient:
                 self._bump(f"http_{status}")
                 self.sleep(wait)
                 continue
+            if status == 404:
+                raise HubSpotNotFound(f"HubSpot {method} {path}: HTTP 404 ({_message(resp)})")
             if status >= 400:
                 raise HubSpotError(f"HubSpot {method} {path}: HTTP {status} ({_message(resp)})")
             data: dict[str, Any] = resp.json()
@@ -439,7 +488,10 @@ class HubSpotConnector:
     name = "hubspot"
     incremental = True
 
-    def __init__(self, base_url: str, token: str, **client_options: Any) -> None:
+    def __init__(
+        self, base_url: str, token: str, plan_object: str | None = None, **client_options: Any
+    ) -> None:
+        self.plan_object = plan_object or os.environ.get(PLAN_OBJECT_ENV) or DEFAULT_PLAN_OBJECT
         if not token:
             raise HubSpotAuthError(
                 f"no HubSpot token: set the Airflow connection crm_hubspot (password or extra "
@@ -456,6 +508,7 @@ class HubSpotConnector:
         ``KAM_HUBSPOT_BASE_URL``. Call it inside the task, never at DAG parse time."""
         token = os.environ.get(TOKEN_ENV, "")
         base_url = os.environ.get(BASE_URL_ENV, DEFAULT_BASE_URL)
+        plan_object = os.environ.get(PLAN_OBJECT_ENV) or None
         try:
             from airflow.sdk import BaseHook
 
@@ -469,6 +522,7 @@ class HubSpotConnector:
         else:
             extra = conn.extra_dejson or {}
             token = conn.password or extra.get("token") or token
+            plan_object = str(extra.get("account_plans_object") or "") or plan_object
             if extra.get("base_url"):
                 base_url = str(extra["base_url"])
             elif conn.host:
@@ -476,7 +530,13 @@ class HubSpotConnector:
                     conn.host if "://" in conn.host else f"{conn.schema or 'https'}://{conn.host}"
                 )
                 base_url = f"{host}:{conn.port}" if conn.port else host
-        return cls(base_url, token, **client_options)
+        return cls(base_url, token, plan_object=plan_object, **client_options)
+
+    def specs(self, entity_name: str) -> tuple[ObjectSpec, ...]:
+        """The HubSpot object types read for a canonical entity (the plan object configured)."""
+        if entity_name == "account_plans":
+            return (ObjectSpec(self.plan_object),)
+        return OBJECTS[entity_name]
 
     def _owners(self) -> pd.DataFrame:
         """Owners as HubSpot's owners API v3 has them (``PublicOwner``: id, email, firstName,
@@ -519,9 +579,18 @@ class HubSpotConnector:
         rows: list[dict[str, Any]] = []
         cursor_max: datetime | None = None
         counts: dict[str, int] = {}
-        for spec in OBJECTS[ent.name]:
+        specs = self.specs(ent.name)
+        for spec in specs:
             props = sorted(set(properties) | {spec.cursor})
-            live = list(self.client.search(spec, props, window.since, window.until))
+            try:
+                live = list(self.client.search(spec, props, window.since, window.until))
+            except HubSpotNotFound:
+                if ent.name != "account_plans":
+                    raise
+                # A portal without the plan object has no plans (the entity is optional).
+                log.warning("HubSpot has no object %s: no account plans", spec.object_type)
+                counts[f"{spec.object_type}_absent"] = 1
+                continue
             archived = []
             for obj in self.client.list_objects(spec.object_type, props, archived=True):
                 at = _parse_ts(obj.get("archivedAt")) or _parse_ts(obj.get("updatedAt"))
@@ -557,7 +626,7 @@ class HubSpotConnector:
             counts[f"{spec.object_type}_archived"] = len(archived)
         columns = list(dict.fromkeys([*ent.columns, "is_deleted", *(rows[0] if rows else [])]))
         frame = pd.DataFrame(rows, columns=columns)
-        types = ",".join(s.object_type for s in OBJECTS[ent.name])
+        types = ",".join(s.object_type for s in specs)
         return Fetched(
             frame=frame,
             origin=f"{self.client.base_url}/crm/v3/objects/{types}",

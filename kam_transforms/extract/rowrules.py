@@ -235,6 +235,7 @@ def apply_rules(
         empty = (frame[col].isna() | (frame[col].astype(str).str.strip() == "")).to_numpy()
         reasons.add(empty & live, "required_value_missing", "required value {col} is empty", col)
 
+    times: dict[str, pd.Series] = {}
     for kind, cols in (("timestamp", rules.timestamps), ("date", rules.dates)):
         for col in cols:
             if col not in frame:
@@ -242,6 +243,7 @@ def apply_rules(
             text = frame[col]
             fmt = formats.get(col) or formats.get(f"{kind}_format")
             parsed = _parse_times(text, fmt)
+            times[col] = parsed
             ok = parsed.notna()
             drift.add(col, text, ok, kind)
             bad = (text.notna() & ~ok).to_numpy()
@@ -253,6 +255,16 @@ def apply_rules(
             )
             rendered = parsed.dt.strftime("%Y-%m-%d" if kind == "date" else "%Y-%m-%dT%H:%M:%SZ")
             frame[col] = rendered.astype(object).where(ok, text.where(~deleted, None))
+
+    for earlier, later in rules.ordered:
+        if earlier in times and later in times:
+            first, second = times[earlier], times[later]
+            reversed_ = (first.notna() & second.notna() & (second < first)).to_numpy()
+
+            def message(i: int, a: str = earlier, b: str = later) -> str:
+                return f"{b} {frame[b].iat[i]!r} is before {a} {frame[a].iat[i]!r}"
+
+            reasons.add_each(reversed_ & live, f"{later}_before_{earlier}", message)
 
     for col in rules.numbers:
         if col not in frame:
@@ -304,6 +316,20 @@ def apply_rules(
         bad = (text.notna() & ~ok).to_numpy()
         reasons.add(bad & live, "unparseable_boolean", "not a boolean in {col}: {value}", col)
         frame[col] = norm.where(ok, text.where(~deleted, None)).astype(object)
+
+    for col, allowed in rules.value_sets.items():
+        if col not in frame:
+            continue
+        text = frame[col]
+        low = text.where(text.isna(), text.astype(str).str.strip().str.lower())
+        bad = (low.notna() & ~low.isin(allowed)).to_numpy()
+        reasons.add(
+            bad & live,
+            f"{col}_not_allowed",
+            f"{{col}} {{value}} is not one of {', '.join(allowed)}",
+            col,
+        )
+        frame[col] = low.astype(object)
 
     for col in rules.currencies:
         if col not in frame:

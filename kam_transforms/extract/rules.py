@@ -20,6 +20,9 @@ to quarantine with a reason:
 - ``resolve_owner`` (the owner directory): a row names its owner by ``owner_id`` or
   ``email``; it must match a live landed ``crm/owners`` owner (``unknown_owner``), both must
   name the same one (``owner_mismatch``), and ``owner_id`` is filled in from the e-mail;
+- ``value_sets``: the value (trimmed, lower-cased) must be one of a set (a plan's status);
+- ``ordered``: pairs of date or timestamp columns where the second must not be before the
+  first (a plan's period end before its start);
 - key and foreign-key values are trimmed as staging trims them, and the key must not repeat
   inside the batch after that (``ORD-5`` and ``ORD-5 `` are one key).
 
@@ -51,6 +54,10 @@ class EntityRules:
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     booleans: tuple[str, ...] = ()
     currencies: tuple[str, ...] = ()
+    #: Columns whose (lower-cased) value must be one of a set: column -> allowed values.
+    value_sets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: (earlier, later) column pairs: ``later`` must not be before ``earlier``.
+    ordered: tuple[tuple[str, str], ...] = ()
     #: Event columns that must not be after the run's as-of date (checked by the raw suite).
     not_after_as_of: tuple[str, ...] = ()
     #: Foreign keys checked against landed data by the raw suite: column -> entity name.
@@ -127,6 +134,18 @@ RULES: dict[str, EntityRules] = {
         ranges={"score": (0.0, 10.0)},
         not_after_as_of=_s("responded_at"),
         references={"account_id": "accounts", "contact_id": "contacts"},
+    ),
+    "crm/account_plans": EntityRules(
+        required=_s("account_id period_start period_end currency status"),
+        timestamps=_s("updated_at"),
+        dates=_s("period_start period_end"),
+        numbers=_s("revenue_target margin_target"),
+        non_negative=_s("revenue_target margin_target"),
+        currencies=_s("currency"),
+        value_sets={"status": ("draft", "active", "closed")},
+        ordered=(("period_start", "period_end"),),
+        not_after_as_of=_s("updated_at"),
+        references={"account_id": "accounts", "owner_id": "owners"},
     ),
     "erp/customers": EntityRules(
         required=_s("customer_name currency"),
