@@ -25,7 +25,7 @@ AS_OF = date(2026, 10, 31)
 NEXT = date(2026, 11, 1)
 TOKEN = "pat-na1-secret-token-0123456789"  # noqa: S105 - the test server's token
 # The owner directory is a file drop whatever the CRM connector (no CRM API has one).
-CRM = [e for e in ENTITIES if e.source == "crm" and not e.optional]
+CRM = [e for e in ENTITIES if e.source == "crm" and not e.file_drop_only]  # plans: a custom object
 #: Owner columns HubSpot's owners API does not have: they land empty.
 NOT_IN_HUBSPOT = {"owners": ("manager_email", "locale")}
 
