@@ -5,7 +5,8 @@ invalid e-mail, malformed locale, no owner named) are quarantined with their rea
 rows in = landed + quarantined. No export lands nothing; before any owner it fails. With the
 HubSpot connector the directory still comes from the file drop, and the HubSpot owners land
 their primary team and no manager or locale (the owners API v3 has neither), against the
-demo HubSpot server on loopback. The end-to-end path (directory -> warehouse -> digest) is in
+demo HubSpot server on loopback; ticket categories that count as complaints. The end-to-end
+path (directory -> warehouse -> digest) is in
 tests/test_documented_options_run.py.
 """
 
@@ -180,3 +181,37 @@ def test_hubspot_owners_land_their_team_and_no_invented_manager_or_locale(tmp_pa
     assert set(got["team"]) == {"Americas", "Europe", "Asia Pacific", "Greater China"}
     # one id per team name, the same for every owner of the team
     assert got.groupby("team")["team_id"].nunique().eq(1).all() and got["team_id"].notna().all()
+
+
+@pytest.mark.services
+def test_hubspot_ticket_categories_that_count_as_complaints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``hs_ticket_category`` COMPLAINT lands as ``complaint`` (what the complaint rule
+    reads); ``KAM_HUBSPOT_COMPLAINT_CATEGORIES`` names others for portals without it."""
+    from kam_transforms.demo_data import generate
+    from kam_transforms.demo_serve import DemoCrmServer
+    from kam_transforms.extract.hubspot import HubSpotConnector
+
+    exports, token = tmp_path / "exports", "demo-token"
+    generate(exports, customers=50, seed=11, as_of=AS_OF)
+    export = pd.read_csv(exports / "crm" / "tickets.csv", dtype=str).set_index("ticket_id")
+    assert {"complaint", "incident"} <= set(export["category"])
+    monkeypatch.setenv("KAM_HUBSPOT_COMPLAINT_CATEGORIES", "incident, Complaint")
+    with DemoCrmServer(exports, token) as server:
+        default = run_extract(
+            HubSpotConnector(server.base_url, token, complaint_categories=("COMPLAINT",)),
+            entity("crm", "tickets"), tmp_path / "a", AS_OF,
+        )  # fmt: skip
+        mapped = run_extract(
+            HubSpotConnector(server.base_url, token), entity("crm", "tickets"), tmp_path / "b",
+            AS_OF,
+        )  # fmt: skip
+    plain = pq.read_table(default["path"]).to_pandas().set_index("ticket_id")
+    assert plain["category"].to_dict() == export["category"].to_dict()
+    assert plain["hs_ticket_category"].to_dict() == export["category"].str.upper().to_dict()
+    both = pq.read_table(mapped["path"]).to_pandas().set_index("ticket_id")
+    expected = export["category"].where(~export["category"].eq("incident"), "complaint")
+    assert both["category"].to_dict() == expected.to_dict()
+    incidents = export.index[export["category"] == "incident"]
+    assert set(both.loc[incidents, "hs_ticket_category"]) == {"INCIDENT"}

@@ -71,6 +71,10 @@ BASE_URL_ENV = "KAM_HUBSPOT_BASE_URL"
 PLAN_OBJECT_ENV = "KAM_HUBSPOT_PLAN_OBJECT"
 #: The account-plan custom object's type (its fully qualified name or objectTypeId).
 DEFAULT_PLAN_OBJECT = "p_kam_account_plans"
+#: HubSpot ``hs_ticket_category`` values (internal names, comma-separated) that land as the
+#: canonical category ``complaint`` (default ``COMPLAINT``), for portals that file complaints
+#: under another category (``PRODUCT_ISSUE`` ...).
+COMPLAINT_CATEGORIES_ENV = "KAM_HUBSPOT_COMPLAINT_CATEGORIES"
 
 
 class HubSpotError(ExtractError):
@@ -203,7 +207,11 @@ def _lower(v: Any) -> str | None:
 
 
 def _canonical_row(
-    entity_name: str, spec: ObjectSpec, obj: dict[str, Any], assoc: dict[str, str]
+    entity_name: str,
+    spec: ObjectSpec,
+    obj: dict[str, Any],
+    assoc: dict[str, str],
+    complaint: frozenset[str] = frozenset({"COMPLAINT"}),
 ) -> dict[str, Any]:
     """One HubSpot record as a canonical row (plus ``is_deleted``)."""
     p = obj.get("properties") or {}
@@ -232,7 +240,11 @@ def _canonical_row(
         row["account_id"] = assoc.get("companies")
         row["updated_at"] = row["updated_at"] or obj.get("updatedAt")
     elif entity_name == "tickets":
-        row["category"], row["priority"] = _lower(row["category"]), _lower(row["priority"])
+        raw = row["category"]
+        row["hs_ticket_category"] = raw  # carried through: what the portal said
+        is_complaint = raw not in (None, "") and str(raw).strip().upper() in complaint
+        row["category"] = "complaint" if is_complaint else _lower(raw)
+        row["priority"] = _lower(row["priority"])
         row["status"] = TICKET_STAGES.get(row["status"], row["status"])
         row["opened_at"] = row["opened_at"] or obj.get("createdAt")
         row["account_id"] = assoc.get("companies")
@@ -489,9 +501,18 @@ class HubSpotConnector:
     incremental = True
 
     def __init__(
-        self, base_url: str, token: str, plan_object: str | None = None, **client_options: Any
+        self,
+        base_url: str,
+        token: str,
+        plan_object: str | None = None,
+        complaint_categories: tuple[str, ...] | None = None,
+        **client_options: Any,
     ) -> None:
         self.plan_object = plan_object or os.environ.get(PLAN_OBJECT_ENV) or DEFAULT_PLAN_OBJECT
+        if complaint_categories is None:
+            raw = os.environ.get(COMPLAINT_CATEGORIES_ENV, "")
+            complaint_categories = tuple(c for c in raw.split(",") if c.strip()) or ("COMPLAINT",)
+        self.complaint = frozenset(c.strip().upper() for c in complaint_categories)
         if not token:
             raise HubSpotAuthError(
                 f"no HubSpot token: set the Airflow connection crm_hubspot (password or extra "
@@ -606,7 +627,11 @@ class HubSpotConnector:
                 oid = str(obj["id"])
                 rows.append(
                     _canonical_row(
-                        ent.name, spec, obj, {to: m[oid] for to, m in assoc.items() if oid in m}
+                        ent.name,
+                        spec,
+                        obj,
+                        {to: m[oid] for to, m in assoc.items() if oid in m},
+                        self.complaint,
                     )
                 )
                 stamps = [
