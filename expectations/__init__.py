@@ -8,7 +8,9 @@ Severities and tolerances live in :mod:`expectations.config`.
 
 from expectations import (
     account_plan_attainment,
+    competitor_analysis,
     customer_clv,
+    customer_competitors,
     customer_demand_forecast,
     customer_demand_forecast_holdout,
     customer_facts,
@@ -46,6 +48,8 @@ MART_SUITES = (
     customer_demand_forecast_holdout,
     customer_whitespace,
     account_plan_attainment,
+    competitor_analysis,
+    customer_competitors,
     data_coverage,
     data_quality_issues,
 )

@@ -24,7 +24,8 @@ order's currency, ``products.unit_cost`` in the product's currency (USD).
 ``order_lines.discount_pct`` and ``opportunities.probability`` are fractions in
 ``[0, 1]``. ``fx_rates`` holds one row per currency and day (USD included, rate 1);
 ``rate_to_base`` multiplies an amount in ``currency`` into USD. Open opportunities have
-``is_won = false`` and an empty ``closed_at``. Invoice status is one of ``open``,
+``is_won = false`` and an empty ``closed_at``; ``competitor`` is set on closed ones only (a
+lost deal's winner, or the competitor a won deal beat). Invoice status is one of ``open``,
 ``partially_paid``, ``overdue`` (past due and not fully paid) and ``paid``; order status
 one of ``confirmed``, ``delivered`` and ``cancelled``; ticket status one of ``open``,
 ``in_progress``, ``resolved`` and ``closed``.
@@ -928,6 +929,12 @@ class _World:
         has_comp = np.concatenate([has_comp, np.array([bool(e[5]) for e in extra])])
         amt_usd = np.concatenate([amt_usd, np.array([e[6] for e in extra])])
 
+        # the competitor a won deal was up against (competitor_analysis: win rates), from a
+        # generator of its own so that every other draw of the world stays what it was
+        rng_won = np.random.default_rng([self.seed, 16])
+        won_comp = _COMPETITORS[rng_won.integers(_COMPETITORS.size, size=acc.size)]
+        won_named = rng_won.random(acc.size) < 0.35
+
         cur = np.concatenate([self.currency, np.array(
             [CURRENCIES.index(_COUNTRIES[c][2]) for c in self.country[n:]], dtype=np.int64)])
         self.acc_currency = cur
@@ -942,7 +949,9 @@ class _World:
         self.op_close = close_t[order]
         self.op_won = won[order]
         self.op_reason = np.where(won, "", reason)[order]
-        self.op_comp = np.where(~won & has_comp, comp, "")[order]
+        self.op_comp = np.where(
+            ~won & has_comp, comp, np.where(won & won_named, won_comp, "")
+        )[order]
         self.op_amount = amount[order]
         self.op_cur = ocur[order]
         self.op_expected = np.floor(
@@ -1114,7 +1123,7 @@ class _World:
             "closed_at": ts(np.where(closed, self.op_close[ko], np.nan)),
             "is_won": pa.array(won),
             "lost_reason": _text(reason, valid=lost & (reason != "")),
-            "competitor": _text(comp, valid=lost & (comp != "")),
+            "competitor": _text(comp, valid=closed & (comp != "")),
             "updated_at": ts(o_upd),
         }  # fmt: skip
 
