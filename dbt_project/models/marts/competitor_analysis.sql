@@ -86,13 +86,15 @@ rated as (
         outcomes.*,
         case
             when outcomes.opportunities_won_t12m + outcomes.opportunities_lost_t12m > 0
-                then 1.0 * outcomes.opportunities_won_t12m
-                / (outcomes.opportunities_won_t12m + outcomes.opportunities_lost_t12m)
+                then
+                    1.0 * outcomes.opportunities_won_t12m
+                    / (outcomes.opportunities_won_t12m + outcomes.opportunities_lost_t12m)
         end as win_rate_t12m,
         case
             when outcomes.opportunities_won_prior_12m + outcomes.opportunities_lost_prior_12m > 0
-                then 1.0 * outcomes.opportunities_won_prior_12m
-                / (outcomes.opportunities_won_prior_12m + outcomes.opportunities_lost_prior_12m)
+                then
+                    1.0 * outcomes.opportunities_won_prior_12m
+                    / (outcomes.opportunities_won_prior_12m + outcomes.opportunities_lost_prior_12m)
         end as win_rate_prior_12m,
         coalesce(presence.key_accounts_present, 0) as key_accounts_present,
         coalesce(presence.key_accounts_present_prior_12m, 0) as key_accounts_present_prior_12m,
