@@ -132,6 +132,8 @@ SCENARIO_NAMES: tuple[str, ...] = (
     "key_account_missing_category",
     # kam_transforms.demo_plans
     "plan_behind_pace",
+    # kam_transforms.demo_competitors
+    "competitor_in_key_accounts",
 )
 
 _SCENARIO_TEXT: dict[str, str] = {
@@ -408,6 +410,9 @@ class _World:
 
         self.plans, planted = plan_accounts(self)
         self.scenarios.update(planted)
+        from kam_transforms.demo_competitors import plant_competitor_entry
+
+        self.scenarios.update(plant_competitor_entry(self))
 
     # ------------------------------------------------------------------ fx
     def _build_fx(self, rng: np.random.Generator) -> None:
@@ -1267,10 +1272,11 @@ class _World:
 
 
 def _economics_text(name: str) -> str:
+    from kam_transforms.demo_competitors import ENTRANT_SCENARIO_TEXT
     from kam_transforms.demo_economics import ECONOMICS_SCENARIO_TEXT
     from kam_transforms.demo_plans import PLAN_SCENARIO_TEXT
 
-    return {**ECONOMICS_SCENARIO_TEXT, **PLAN_SCENARIO_TEXT}[name]
+    return {**ECONOMICS_SCENARIO_TEXT, **PLAN_SCENARIO_TEXT, **ENTRANT_SCENARIO_TEXT}[name]
 
 
 # --------------------------------------------------------------------------- writers

@@ -182,3 +182,20 @@ def test_customer_competitors_equals_a_pandas_recomputation(
         rtol=1e-9,
     )
     assert (got["customer_competitor_key"] == [f"{c}|{k}" for c, k in got.index]).all()
+
+
+def test_the_planted_entrant_is_present_in_four_key_accounts(build: Build) -> None:
+    from kam_transforms.demo_competitors import ENTRANT
+
+    row = build.query(
+        f"select * from competitor_analysis where competitor = '{ENTRANT}'"  # noqa: S608
+    ).iloc[0]
+    assert (row["key_accounts_present"], row["key_accounts_present_prior_12m"]) == (4, 0)
+    assert (row["opportunities_won_t12m"], row["opportunities_lost_t12m"]) == (4, 0)
+    assert row["win_rate_t12m"] == 1.0 and row["key_accounts_present_change"] == 4
+    accounts = build.query(
+        "select customer_id from customer_competitors "  # noqa: S608
+        f"where competitor = '{ENTRANT}' and is_present"
+    )["customer_id"]
+    planted = build.manifest["scenarios"]["competitor_in_key_accounts"]["customer_id"]
+    assert len(accounts) == 4 and planted in set(accounts)
