@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import date
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from test_docker_compose import init_script, service
 
 from conftest import REPO
 
@@ -79,6 +81,27 @@ def query(db_url: str, sql: str) -> list[tuple]:
         return cur.fetchall()
 
 
+def login(port: int, username: str, password: str) -> str | None:
+    """A token from the api-server's login endpoint, or None when it refuses."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/auth/token", method="POST",
+        data=json.dumps({"username": username, "password": password}).encode(),
+        headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - loopback
+            return str(json.load(resp)["access_token"])
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 401, exc.code
+        return None
+
+
+def api_get(port: int, token: str, path: str) -> dict:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                     headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - loopback
+        return dict(json.load(resp))
+
+
 def wait_for(check, timeout: float, what: str, procs: dict) -> None:  # noqa: ANN001
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -95,6 +118,13 @@ def test_dag_runs_on_celery_with_postgres_and_redis(metadata_db: str, tmp_path: 
 
     api_port, health_port = free_port(), free_port()
     broker = redis_url()
+    password = "pw-" + os.urandom(8).hex()
+    # the compose file's login set-up, with the password file in this test's config folder
+    compose_env = service("airflow-apiserver")["environment"]
+    auth = {k: v for k, v in compose_env.items() if k.startswith("AIRFLOW__CORE__SIMPLE_AUTH")
+            or k == "AIRFLOW__CORE__AUTH_MANAGER"}
+    auth["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] = str(
+        tmp_path / "airflow" / "config" / "simple_auth_manager_passwords.json")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "KAM_"))} | {
         "AIRFLOW_HOME": str(tmp_path / "airflow"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
@@ -109,12 +139,18 @@ def test_dag_runs_on_celery_with_postgres_and_redis(metadata_db: str, tmp_path: 
         "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(health_port),
         "KAM_PIPELINE_SCHEDULE": "",  # manual runs only: no scheduled run for today
         "KAM_HOME": str(tmp_path / "kam"),
-    }
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+    } | auth
+    # airflow-init's own script: migrate, the one-slot pool, the admin's password file
+    init = subprocess.run(
+        ["/bin/bash", "-c", init_script({"AIRFLOW_UID": str(os.getuid())})],
+        env=env | {"AIRFLOW_ADMIN_PASSWORD": password}, capture_output=True, text=True,
+        timeout=300, check=False)
+    assert init.returncode == 0, init.stdout[-2000:] + init.stderr[-4000:]
+    assert password not in init.stdout + init.stderr  # never printed
+    assert query(metadata_db, "select slots from slot_pool where pool = 'kam_warehouse'") == [(1,)]
     generate(tmp_path / "kam" / "exports", 200, 3, date(2026, 10, 31))
     airflow = str(BIN / "airflow")
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
-    subprocess.run([airflow, "pools", "set", "kam_warehouse", "1", "one writer"], env=env,
-                   check=True, capture_output=True)
 
     components = {
         "api-server": ["api-server", "--host", "127.0.0.1", "--port", str(api_port)],
@@ -138,6 +174,9 @@ def test_dag_runs_on_celery_with_postgres_and_redis(metadata_db: str, tmp_path: 
                 return False
 
         wait_for(api_up, 120, "the api-server", procs)
+        assert login(api_port, "admin", "wrong-" + password) is None
+        token = login(api_port, "admin", password)
+        assert token, "the admin of the compose set-up cannot log in"
         wait_for(lambda: query(metadata_db, "select count(*) from dag "
                                "where dag_id = 'kam_pipeline'")[0][0] == 1,
                  180, "the dag-processor to register kam_pipeline", procs)
@@ -152,10 +191,13 @@ def test_dag_runs_on_celery_with_postgres_and_redis(metadata_db: str, tmp_path: 
         assert query(metadata_db, "select state from dag_run") == [("success",)], states
         assert states == [
             ("alerts", "success", 1), ("as_of", "success", 1), ("dbt_build", "success", 1),
-            ("extract", "success", 13), ("extract_fx_rates", "success", 1),
+            ("extract", "success", 14), ("extract_fx_rates", "success", 1),
+            ("extract_owner_directory", "success", 1),
             ("publish", "success", 1), ("summary", "success", 1),
             ("validate", "success", 1),
         ]
+        runs = api_get(api_port, token, "/api/v2/dags/kam_pipeline/dagRuns")
+        assert [r["state"] for r in runs["dag_runs"]] == ["success"]
         executors = query(metadata_db, "select distinct executor from task_instance")
         assert executors in ([(None,)], [("CeleryExecutor",)]), executors
         worker_log = (tmp_path / "celery-worker.log").read_text(errors="replace")

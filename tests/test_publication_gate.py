@@ -22,7 +22,7 @@ from kam_transforms.config import Settings
 pytestmark = pytest.mark.slow
 AS_OF = date(2026, 10, 31)
 DATES = [date(2026, 10, 29), date(2026, 10, 30), AS_OF]
-LATER = [date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)]  # runs after the first
+LATER = [date(2026, 11, 1), date(2026, 11, 2)]  # runs after the first
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +178,7 @@ def _reader(serving: str, stop: str, out: str) -> None:  # pragma: no cover - ot
             seen.append([str(log[0]), log[1], sorted(str(t[0]) for t in tiers), alerts[1]])
         except Exception as exc:  # noqa: BLE001 - every error is the finding
             errors.append(repr(exc))
+        time.sleep(0.02)  # a BI tool's pace, leaving the cores to the pipeline it reads
     Path(out).write_text(json.dumps({"seen": seen, "errors": errors}), encoding="utf-8")
 
 
@@ -196,7 +197,7 @@ def test_readers_see_old_or_new_never_a_mix_and_never_block(settings: Settings) 
         reader.start()
     try:
         time.sleep(2)
-        for day in LATER:  # the whole pipeline, three times, while they read
+        for day in LATER:  # the whole pipeline, twice, while they read
             dbt_build(settings, day)
             validate_build(settings, day, f"run-{day}")
             publish_marts(settings, day, f"run-{day}")
