@@ -152,6 +152,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> Any:
     return run_all(settings, args.as_of, parse_vars(args.var))
 
 
+def _report(args: argparse.Namespace, settings: Settings) -> Any:
+    from kam_transforms.cockpit import write_cockpit
+
+    return write_cockpit(settings, args.as_of, args.locale, Path(args.out) if args.out else None)
+
+
 def _summary(args: argparse.Namespace, settings: Settings) -> Any:
     from kam_transforms.pipeline import summarize
 
@@ -207,6 +213,11 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add("run", _run, "run every step in order without Airflow")
     p.add_argument("--var", action="append", default=[], help=var_help)
+    p = add("report", _report, "write the static offline cockpit of the published run")
+    p.add_argument("--locale", choices=["en", "zh-CN"],
+                   help="the cockpit's language (default: $KAM_REPORT_LOCALE, else en)")
+    p.add_argument("--out", help="folder to write into (default: "
+                   "$KAM_HOME/reports/cockpit/<date>)")
     add("summary", _summary, "rows per mart, customers per class, where things are")
     return parser
 

@@ -44,6 +44,7 @@ __all__ = [
     "extract_entity",
     "preview_alerts",
     "publish_marts",
+    "report_cockpit",
     "rollback_serving",
     "run_all",
     "send_alerts",
@@ -348,7 +349,21 @@ def publish_marts(
         "validation_run": validated_by,
         "serving_db": str(settings.serving_db),
         "tables": counts,
+        "cockpit": report_cockpit(settings, as_of),
     }
+
+
+def report_cockpit(settings: Settings, as_of: date) -> str | None:
+    """Write the cockpit of the run just published (:mod:`kam_transforms.cockpit`); its
+    index path, or None when it failed: a failing cockpit is logged and never undoes or
+    fails the publish (the previous cockpit of that date stays whole)."""
+    from kam_transforms.cockpit import write_cockpit
+
+    try:
+        return str(write_cockpit(settings, as_of)["cockpit"])
+    except Exception:  # noqa: BLE001 - the publish stands; the report is a by-product
+        log.exception("the cockpit of %s was not written (serving is published)", as_of)
+        return None
 
 
 def rollback_serving(settings: Settings) -> dict[str, Any]:
@@ -525,6 +540,13 @@ def run_all(
     return summarize(settings, as_of) | {"build_id": built["build_id"], "alerts": alerts}
 
 
+def _cockpit_index(settings: Settings, as_of: date) -> str | None:
+    from kam_transforms.cockpit import cockpit_dir
+
+    index = cockpit_dir(settings, as_of) / "index.html"
+    return str(index) if index.exists() else None
+
+
 def summarize(settings: Settings, as_of: date) -> dict[str, Any]:
     """Rows per mart, customers per class and where everything is, read from serving."""
 
@@ -574,5 +596,6 @@ def summarize(settings: Settings, as_of: date) -> dict[str, Any]:
         "serving_db": str(settings.serving_db),
         "validation_report": str(settings.reports_dir / f"validation_{as_of.isoformat()}.json"),
         "data_docs": str(data_docs_index(settings.gx_root)),
+        "cockpit": _cockpit_index(settings, as_of),
         "outbox": str(settings.outbox_dir),
     }

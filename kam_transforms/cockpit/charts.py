@@ -44,9 +44,10 @@ def _money(value: float, _pos: object = None) -> str:
 def _svg(fig: Figure, title: str) -> str:
     buf = io.StringIO()
     with matplotlib.rc_context(_RC):
-        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+        fig.savefig(buf, format="svg", metadata={"Date": None})
     svg = buf.getvalue()
     svg = svg[svg.index("<svg") :]
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)
     svg = re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', r'<svg\1 class="chart"', svg, 1)
     return svg.replace(">", f' role="img" aria-label="{_attr(title)}">', 1)
 
@@ -56,8 +57,12 @@ def _attr(text: str) -> str:
 
 
 def _figure(width: float = 7.0, height: float = 3.6) -> Figure:
+    """A figure with fixed margins (a layout engine or a tight bounding box would draw
+    every chart twice: a third of the cockpit's time)."""
     with matplotlib.rc_context(_RC):
-        return Figure(figsize=(width, height), layout="constrained")
+        fig = Figure(figsize=(width, height))
+        fig.subplots_adjust(left=0.13, right=0.97, top=0.9, bottom=0.16)
+        return fig
 
 
 def bars(
@@ -124,23 +129,36 @@ def scatter(
     thresholds: tuple[float | None, float | None] = (None, None),
     quadrant_names: Sequence[str] = (),
     diagonal: bool = False,
-    named: int = 10,
+    named: int = 8,
 ) -> str:
     """Grey background dots, blue key-account dots (the first ``named`` labelled), optional
     threshold lines (x, y) with quadrant names (top-right, top-left, bottom-right,
     bottom-left) and an optional y = x diagonal."""
+    xt, yt = thresholds
+    # money is skewed (a few accounts carry most): log axes, values under a floor (a
+    # hundredth of the threshold; zero and negative values) drawn on the floor
+    fx, fy = (max(1.0, (v or 100.0) / 100) for v in (xt, yt))
+
+    def clip(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+        return [(max(p[0], fx), max(p[1], fy)) for p in points]
+
     with matplotlib.rc_context(_RC):
         fig = _figure(7.0, 4.6)
         ax = fig.add_subplot()
+        ax.set_xscale("log")
+        ax.set_yscale("log")
         if background:
-            ax.scatter(*zip(*background, strict=True), s=8, color=GREY, alpha=0.7, lw=0)
+            ax.scatter(*zip(*clip(background), strict=True), s=8, color=GREY, alpha=0.7, lw=0)
         if keys:
-            ax.scatter([k[0] for k in keys], [k[1] for k in keys], s=28, color=BLUE, lw=0)
-            for i, (x, y, name) in enumerate(keys[:named]):
-                text = ax.annotate(name[:28], (x, y), xytext=(4, 3), textcoords="offset points",
-                                   fontsize=7)  # fmt: skip
+            drawn = clip([(k[0], k[1]) for k in keys])
+            ax.scatter([p[0] for p in drawn], [p[1] for p in drawn], s=28, color=BLUE, lw=0)
+            right = sorted(p[0] for p in drawn)[len(drawn) // 2]
+            for i, ((x, y), (_, _, name)) in enumerate(zip(drawn[:named], keys, strict=False)):
+                left = x > right
+                text = ax.annotate(name[:28], (x, y), xytext=(-4 if left else 4, 3),
+                                   textcoords="offset points", fontsize=7,
+                                   ha="right" if left else "left")  # fmt: skip
                 text.set_gid(f"data-label-{i}")
-        xt, yt = thresholds
         if xt is not None:
             ax.axvline(xt, color=ORANGE, lw=1)
         if yt is not None:
@@ -152,11 +170,8 @@ def scatter(
                 ax.text(x, y, name, transform=ax.transAxes, ha=ha, va=va, color=ORANGE,
                         fontsize=10, weight="bold")  # fmt: skip
         if diagonal:
-            top = max([p[0] for p in background] + [k[0] for k in keys] + [1.0])
-            ax.plot([0, top], [0, top], color=ORANGE, ls="--", lw=1)
-        # money is skewed (a few accounts carry most): symmetric log axes keep every dot apart
-        ax.set_xscale("symlog", linthresh=1000)
-        ax.set_yscale("symlog", linthresh=1000)
+            top = max([p[0] for p in background] + [k[0] for k in keys] + [fx * 10])
+            ax.plot([fx, top], [fx, top], color=ORANGE, ls="--", lw=1)
         ax.xaxis.set_major_formatter(FuncFormatter(_money))
         ax.yaxis.set_major_formatter(FuncFormatter(_money))
         ax.set_xlabel(xlabel)

@@ -115,7 +115,7 @@ _TEMPLATE = """<!DOCTYPE html>
 {% endfor %}</tbody></table>{% if s.table.note %}<p class="note">{{ s.table.note }}</p>{% endif %}{% else %}<p class="note">{{ s.empty }}</p>{% endif %}{% endif %}
 </section>
 {% endfor %}</main>
-<footer>{{ footer }} {{ sort_hint }}</footer>
+<footer>{{ footer }} <span class="d">{{ build }}</span>. {{ sort_hint }}</footer>
 <script>{{ sort_js }}</script>
 </body>
 </html>
@@ -135,6 +135,7 @@ def render_page(
     sections: list[Section],
     footer: str,
     sort_hint: str,
+    build: str = "",
     root: str = "",
 ) -> str:
     """One HTML page; chart SVGs are trusted markup (made by :mod:`.charts`)."""
@@ -143,7 +144,7 @@ def render_page(
         s.charts = [Markup(c) for c in s.charts]  # noqa: S704 - our own SVG
     return _PAGE.render(
         lang=lang, title=title, page_title=page_title, subtitle=subtitle, nav=nav,
-        sections=sections, footer=footer, sort_hint=sort_hint, root=root,
+        sections=sections, footer=footer, sort_hint=sort_hint, build=build, root=root,
         sort_js=Markup(SORT_JS),  # noqa: S704 - constant script
         css=Markup(CSS),  # noqa: S704 - constant stylesheet
     )

@@ -56,7 +56,8 @@ def _render_all(settings: Settings, as_of: date, t: Labels) -> dict[str, str]:
         "lang": t.locale,
         "title": t["title"],
         "subtitle": t("as_of", date=as_of.isoformat()),
-        "footer": t("footer", date=as_of.isoformat(), build=ov.build_id or t["none"]),
+        "footer": t("footer", date=as_of.isoformat()),
+        "build": ov.build_id or t["none"],
         "sort_hint": t["sort_hint"],
     }
 
