@@ -76,3 +76,84 @@ def inline_images(message: EmailMessage) -> str:
             uri = f"data:{part.get_content_type()};base64,{data}"
             page = page.replace(f"cid:{cid.strip('<>')}", uri)
     return page
+
+
+def visit_offline(urls: list[str], expression: str, timeout: float = 60) -> tuple[list, list[str]]:
+    """Open each of ``urls`` in one headless Chromium tab with the network switched off
+    (DevTools ``Network.emulateNetworkConditions`` offline, and a dead loopback proxy), wait
+    for its load event, evaluate ``expression`` (JSON-able) and return the values and the
+    URL of every request the pages made (from ``Network.requestWillBeSent``)."""
+    import json
+    import re
+    import time
+
+    from websockets.sync.client import connect
+
+    with tempfile.TemporaryDirectory() as profile:
+        proc = subprocess.Popen(  # noqa: S603 - fixed argv
+            [chromium(), *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0",
+             "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            assert proc.stderr is not None
+            deadline = time.monotonic() + 30
+            ws_url = None
+            while ws_url is None and time.monotonic() < deadline:
+                line = proc.stderr.readline()
+                found = re.search(r"(ws://127\.0\.0\.1:\d+/devtools/browser/\S+)", line)
+                ws_url = found.group(1) if found else None
+            assert ws_url, "Chromium did not print its DevTools address"
+            with connect(ws_url, max_size=1 << 26, open_timeout=30) as ws:
+                ids = iter(range(1, 1 << 30))
+                requests: list[str] = []
+                events: list[dict] = []
+
+                def recv() -> dict:
+                    got = json.loads(ws.recv(timeout=timeout))
+                    if got.get("method") == "Network.requestWillBeSent":
+                        requests.append(got["params"]["request"]["url"])
+                    return got
+
+                def call(method: str, session: str | None = None, **params: object) -> dict:
+                    msg_id = next(ids)
+                    msg: dict = {"id": msg_id, "method": method, "params": params}
+                    if session:
+                        msg["sessionId"] = session
+                    ws.send(json.dumps(msg))
+                    while True:
+                        got = recv()
+                        if got.get("id") == msg_id:
+                            assert "error" not in got, f"{method}: {got['error']}"
+                            return got.get("result", {})
+                        events.append(got)
+
+                def wait_for(method: str) -> None:
+                    while not any(ev.get("method") == method for ev in events):
+                        events.append(recv())
+                    events.clear()
+
+                target = call("Target.createTarget", url="about:blank")["targetId"]
+                session = call("Target.attachToTarget", targetId=target, flatten=True)[
+                    "sessionId"
+                ]
+                call("Network.enable", session)
+                call("Network.emulateNetworkConditions", session, offline=True, latency=0,
+                     downloadThroughput=-1, uploadThroughput=-1)  # fmt: skip
+                call("Page.enable", session)
+                values = []
+                for url in urls:
+                    events.clear()
+                    call("Page.navigate", session, url=url)
+                    wait_for("Page.loadEventFired")
+                    result = call("Runtime.evaluate", session, expression=expression,
+                                  returnByValue=True)  # fmt: skip
+                    values.append(result["result"].get("value"))
+                return values, requests
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

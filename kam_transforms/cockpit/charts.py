@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib
 
@@ -23,7 +24,8 @@ __all__ = ["bars", "lines", "pareto", "scatter"]
 
 FONTS = ["Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Micro Hei", "DejaVu Sans", "sans-serif"]
 BLUE, ORANGE, GREY, RED = "#1f5fa8", "#e07b00", "#b8c2cc", "#c0392b"
-_RC = {
+#: matplotlib settings for every chart (Any: rc_context types its keys as literals)
+_RC: Any = {
     "svg.fonttype": "none",
     "svg.hashsalt": "kam-cockpit",
     "font.family": "sans-serif",
@@ -48,7 +50,8 @@ def _svg(fig: Figure, title: str) -> str:
     svg = buf.getvalue()
     svg = svg[svg.index("<svg") :]
     svg = re.sub(r"<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)
-    svg = re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', r'<svg\1 class="chart"', svg, 1)
+    sized = r'<svg([^>]*?) width="[^"]+" height="[^"]+"'
+    svg = re.sub(sized, r'<svg\1 class="chart"', svg, count=1)
     return svg.replace(">", f' role="img" aria-label="{_attr(title)}">', 1)
 
 
@@ -148,7 +151,9 @@ def scatter(
         ax.set_xscale("log")
         ax.set_yscale("log")
         if background:
-            ax.scatter(*zip(*clip(background), strict=True), s=8, color=GREY, alpha=0.7, lw=0)
+            dots = clip(background)
+            ax.scatter([p[0] for p in dots], [p[1] for p in dots], s=8, color=GREY, alpha=0.7,
+                       lw=0)  # fmt: skip
         if keys:
             drawn = clip([(k[0], k[1]) for k in keys])
             ax.scatter([p[0] for p in drawn], [p[1] for p in drawn], s=28, color=BLUE, lw=0)

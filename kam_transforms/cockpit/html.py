@@ -100,7 +100,7 @@ _TEMPLATE = """<!DOCTYPE html>
 <style>{{ css }}</style>
 </head>
 <body>
-<header><h1>{{ title }} · {{ page_title }}</h1><p>{{ subtitle }}</p></header>
+<header><h1>{{ title }} · {{ page_title }}{% if subject %}: <span class="d">{{ subject }}</span>{% endif %}</h1><p>{{ subtitle }}</p></header>
 <nav>{% for href, text, here in nav %}<a href="{{ root }}{{ href }}"{% if here %} class="here"{% endif %}>{{ text }}</a>{% endfor %}</nav>
 <main>
 {% for s in sections %}<section>
@@ -137,6 +137,7 @@ def render_page(
     sort_hint: str,
     build: str = "",
     root: str = "",
+    subject: str = "",
 ) -> str:
     """One HTML page; chart SVGs are trusted markup (made by :mod:`.charts`)."""
     for s in sections:
@@ -144,7 +145,7 @@ def render_page(
         s.charts = [Markup(c) for c in s.charts]  # noqa: S704 - our own SVG
     return _PAGE.render(
         lang=lang, title=title, page_title=page_title, subtitle=subtitle, nav=nav,
-        sections=sections, footer=footer, sort_hint=sort_hint, build=build, root=root,
+        sections=sections, footer=footer, sort_hint=sort_hint, build=build, root=root, subject=subject,
         sort_js=Markup(SORT_JS),  # noqa: S704 - constant script
         css=Markup(CSS),  # noqa: S704 - constant stylesheet
     )

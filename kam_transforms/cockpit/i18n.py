@@ -172,7 +172,9 @@ _EN: dict[str, str] = {
     "col_margin_actual": "Margin to date",
     "col_margin_attainment": "Margin attainment",
     "back_to_managers": "All account managers",
-    "manager_summary": "{customers} customers, {keys} key accounts, {alerts} open alerts ({high} high)",
+    "manager_summary": (
+        "{customers} customers, {keys} key accounts, {alerts} open alerts ({high} high)"
+    ),
     "plan_title": "Plan attainment",
     "plan_caption": "Each account plan's target against what the account delivered so far.",
     "plan": "Plan",
@@ -219,7 +221,10 @@ _ZH: dict[str, str] = {
     "alerts_by_severity": "按严重程度的预警",
     "alerts_by_severity_caption": "柱高为本次运行的预警数；“高”需在本周处理。",
     "validation": "已发布构建的数据校验",
-    "validation_caption": "发布前由数据校验检查构建；阻断性失败会阻止发布，因此已发布的运行没有阻断性失败。",
+    "validation_caption": (
+        "发布前由数据校验检查构建；阻断性失败会阻止发布，"
+        "因此已发布的运行没有阻断性失败。"
+    ),
     "validation_outcome": "结果",
     "passed": "通过",
     "failed": "未通过",
@@ -252,7 +257,10 @@ _ZH: dict[str, str] = {
     "customers": "客户数",
     "share_of_measure": "占比",
     "migration_title": "与对比窗口相比的 ABC 迁移",
-    "migration_caption": "行为对比窗口时的类别，列为当前类别；对角线为类别未变，其上为降级，其下为升级。",
+    "migration_caption": (
+        "行为对比窗口时的类别，列为当前类别；"
+        "对角线为类别未变，其上为降级，其下为升级。"
+    ),
     "migration_from": "之前 \u2192 现在",
     "value_title": "客户价值矩阵",
     "value_caption": (
@@ -268,7 +276,8 @@ _ZH: dict[str, str] = {
     "margin": "毛利（{currency}）",
     "lifecycle_title": "各生命周期阶段的客户数与毛利",
     "lifecycle_caption": (
-        "左图为各阶段客户数，右图为其近 12 个月毛利。稳定期客户贡献主要毛利；退化期增长需要二次开发。"
+        "左图为各阶段客户数，右图为其近 12 个月毛利。"
+        "稳定期客户贡献主要毛利；退化期增长需要二次开发。"
     ),
     "stage": "阶段",
     "transitions_title": "自上次运行以来的阶段变化",
@@ -326,7 +335,9 @@ _ZH: dict[str, str] = {
     "col_margin_actual": "实际毛利",
     "col_margin_attainment": "毛利完成率",
     "back_to_managers": "全部客户经理",
-    "manager_summary": "客户 {customers} 个，关键客户 {keys} 个，未处理预警 {alerts} 条（高 {high} 条）",
+    "manager_summary": (
+        "客户 {customers} 个，关键客户 {keys} 个，未处理预警 {alerts} 条（高 {high} 条）"
+    ),
     "plan_title": "计划完成情况",
     "plan_caption": "各客户计划的目标与客户至今的实际完成。",
     "plan": "计划",

@@ -45,7 +45,9 @@ def pct(value: float | None, signed: bool = False) -> str:
 
 
 def num(value: Any, fmt: str = "{:,.0f}") -> Cell:
-    return Cell("\u2014" if value is None else fmt.format(value), -1e300 if value is None else value)
+    if value is None:
+        return Cell("\u2014", -1e300)
+    return Cell(fmt.format(value), value)
 
 
 def capped_note(t: Labels, capped: Capped) -> str:
@@ -129,7 +131,8 @@ def pareto_page(t: Labels, p: dict[str, Any]) -> list[Section]:
     migration = Table(
         [t["migration_from"], *[t.term(c) for c in letters]],
         [
-            [Cell(t.term(prev), prev), *[num(p["migration"].get((prev, now), 0)) for now in letters]]
+            [Cell(t.term(prev), prev),
+             *[num(p["migration"].get((prev, now), 0)) for now in letters]]
             for prev in letters
         ],
         numeric=[False, True, True, True],
@@ -224,8 +227,9 @@ def clv_page(t: Labels, c: dict[str, Any], currency: str) -> list[Section]:
     run = c["run"] or {}
     holdout = Section(t["holdout_title"], t["holdout_caption"])
     if run.get("predicted") is None:
+        reason = run.get("fallback_reason") or t["none"]
         holdout.kpis = [(t["model_run"], str(run.get("model_run_id") or t["none"])[:12],
-                         t("holdout_none", reason=run.get("fallback_reason") or t["none"]))]  # fmt: skip
+                         t("holdout_none", reason=reason))]  # fmt: skip
     else:
         holdout.kpis = [
             (t["holdout_cutoff"], str(run["cutoff"])[:10], ""),

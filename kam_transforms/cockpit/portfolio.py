@@ -84,7 +84,8 @@ def managers(con: duckdb.DuckDBPyConnection, as_of: date) -> list[Manager]:
         "select d.owner_id as _owner, coalesce(d.customer_name, t.customer_id), t.abc_class, "
         "t.key_account_score, h.health_band, l.lifecycle_stage, "
         "count(a.alert_id) filter (where a.severity = 'high') as high_alerts, "
-        "t.gross_margin_t12m as margin from customer_tiers t join dim_customers d using (customer_id) "
+        "t.gross_margin_t12m as margin "
+        "from customer_tiers t join dim_customers d using (customer_id) "
         "left join customer_health h using (customer_id) "
         "left join customer_lifecycle l using (customer_id) "
         "left join key_account_alerts a on a.customer_id = t.customer_id and a.as_of_date = ? "
@@ -140,8 +141,10 @@ def _io_curves(con: duckdb.DuckDBPyConnection) -> dict[Any, list[tuple[int, floa
 
 
 #: Columns of ``account_plan_attainment`` shown when present (in this order).
-PLAN_COLUMNS = ("plan_id", "period_end", "revenue_target", "revenue_actual",
-                "revenue_attainment", "margin_target", "margin_actual", "margin_attainment")  # fmt: skip
+PLAN_COLUMNS = (
+    "plan_id", "period_end", "revenue_target", "revenue_actual", "revenue_attainment",
+    "margin_target", "margin_actual", "margin_attainment",
+)  # fmt: skip
 
 
 def plan_columns(con: duckdb.DuckDBPyConnection) -> list[str]:

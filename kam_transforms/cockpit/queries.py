@@ -170,13 +170,14 @@ def value_matrix(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     keys = con.execute(
         "select t.current_value, t.potential_value, coalesce(d.customer_name, t.customer_id) "
         "from customer_tiers t left join dim_customers d using (customer_id) "
-        "where t.is_key_account order by t.key_account_score desc, t.customer_id "
-        f"limit {MAX_KEY_POINTS}"
+        "where t.is_key_account order by t.key_account_score desc, t.customer_id limit ?",
+        [MAX_KEY_POINTS],
     ).fetchall()
     background = con.execute(
         "select current_value, potential_value from customer_tiers "
         "where not coalesce(is_key_account, false) "
-        f"order by hash(customer_id), customer_id limit {BACKGROUND_POINTS}"
+        "order by hash(customer_id), customer_id limit ?",
+        [BACKGROUND_POINTS],
     ).fetchall()
     cur_t, pot_t, total = con.execute(
         "select min(current_value) filter (where is_high_current_value), "

@@ -49,7 +49,6 @@ def health(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             "from customer_health h left join customer_tiers t using (customer_id) group by 1"
         ).fetchall()
     }
-    rank = "case {} when 'green' then 0 when 'yellow' then 1 when 'red' then 2 end"
     dropped = rows(
         con,
         "select coalesce(d.customer_name, h.customer_id), h.previous_health_band, "
@@ -57,7 +56,8 @@ def health(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "coalesce(t.is_key_account, false) from customer_health h "
         "left join dim_customers d using (customer_id) "
         "left join customer_tiers t using (customer_id) "
-        f"where {rank.format('h.health_band')} > {rank.format('h.previous_health_band')} "
+        "where case h.health_band when 'green' then 0 when 'yellow' then 1 else 2 end "
+        "> case h.previous_health_band when 'green' then 0 when 'yellow' then 1 else 2 end "
         "order by t.is_key_account desc nulls last, h.health_score, h.customer_id",
     )
     return {"per_band": per_band, "dropped": dropped}
@@ -69,13 +69,15 @@ def clv(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     keys = con.execute(
         "select c.historical_margin, c.predicted_clv from customer_clv c "
         "join customer_tiers t using (customer_id) where t.is_key_account "
-        f"order by t.key_account_score desc, c.customer_id limit {MAX_KEY_POINTS}"
+        "order by t.key_account_score desc, c.customer_id limit ?",
+        [MAX_KEY_POINTS],
     ).fetchall()
     background = con.execute(
         "select c.historical_margin, c.predicted_clv from customer_clv c "
         "left join customer_tiers t using (customer_id) "
         "where not coalesce(t.is_key_account, false) "
-        f"order by hash(c.customer_id), c.customer_id limit {BACKGROUND_POINTS}"
+        "order by hash(c.customer_id), c.customer_id limit ?",
+        [BACKGROUND_POINTS],
     ).fetchall()
     (total,) = con.execute("select count(*) from customer_clv").fetchall()[0]
     run = con.execute(

@@ -61,10 +61,12 @@ def _render_all(settings: Settings, as_of: date, t: Labels) -> dict[str, str]:
         "sort_hint": t["sort_hint"],
     }
 
-    def page(path: str, title: str, sections: list[Section], here: str) -> str:
+    def page(path: str, title: str, sections: list[Section], here: str, subject: str = "") -> str:
         nav = [(href, t[key], href == here) for href, key in nav_items]
         root = "../" if "/" in path else ""
-        return render_page(page_title=title, nav=nav, sections=sections, root=root, **common)
+        return render_page(
+            page_title=title, nav=nav, sections=sections, root=root, subject=subject, **common
+        )
 
     out = {
         path: page(path, t[key], run_wide[path], path) for path, key in pages.PAGES
@@ -77,7 +79,7 @@ def _render_all(settings: Settings, as_of: date, t: Labels) -> dict[str, str]:
         sections = manager_pages.manager_page(t, m, cur, plan_columns)
         name = m.name or m.owner_id or t["unassigned"]
         out[f"managers/{m.page}"] = page(
-            f"managers/{m.page}", f"{t['manager']}: {name}", sections, "managers/index.html"
+            f"managers/{m.page}", t["manager"], sections, "managers/index.html", name
         )
     return out
 
