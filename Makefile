@@ -17,7 +17,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install demo test lint browser clean
+.PHONY: install demo test lint browser clean data-docs-assets
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +25,20 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The scripts and styles of the Great Expectations Data Docs (jQuery, Bootstrap,
+# bootstrap-table, ...), pinned in web/data_docs/package-lock.json: validation copies them
+# next to the pages, so Data Docs work offline (kam_transforms/datadocs.py).
+data-docs-assets: web/data_docs/node_modules/.package-lock.json
 
-demo: $(STAMP)
+web/data_docs/node_modules/.package-lock.json: web/data_docs/package.json web/data_docs/package-lock.json
+	@command -v npm > /dev/null 2>&1 || { echo "installing npm (Debian's package) for the Data Docs assets"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm > /dev/null; }
+	npm ci --prefix web/data_docs --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(STAMP) data-docs-assets
+
+demo: $(STAMP) data-docs-assets
 	$(BIN)/kam demo-data --out $(KAM_HOME)/exports --customers $(CUSTOMERS) --seed $(SEED) --as-of $(AS_OF) > /dev/null
 	$(BIN)/airflow db migrate > $(KAM_HOME)/airflow-migrate.log 2>&1
 	$(BIN)/airflow pools set kam_warehouse 1 "one writer of the DuckDB build warehouse" > /dev/null
@@ -51,7 +62,7 @@ browser:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
 			chromium fonts-noto-cjk > /dev/null; }
 
-test: lint browser
+test: lint browser data-docs-assets
 	$(BIN)/pytest
 
 clean:

@@ -342,6 +342,9 @@ def validate_marts(
         report.outcomes.extend(_outcomes(suite.name, result, severity))
 
     context.build_data_docs()
+    from kam_transforms.datadocs import make_offline
+
+    make_offline(data_docs_index(gx_root).parent)
     report.data_docs = str(data_docs_index(gx_root))
     _record(audit_db, report)
     reports_dir.mkdir(parents=True, exist_ok=True)

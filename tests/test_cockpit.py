@@ -278,3 +278,85 @@ def test_figures_stay_bounded_at_any_size() -> None:
     assert [c["customers"] for c in p["classes"]] == [3000, 6000, 11000]
     assert len(v["keys"]) == 300 and len(v["background"]) == queries.BACKGROUND_POINTS
     assert v["current_threshold"] == n - 5000 and v["total"] == n
+
+
+#: Each row of the Data Docs index: (status icon classes, asset/suite cell texts).
+DOCS_PROBE = """JSON.stringify(Array.from(document.querySelectorAll("table tbody tr")).map(
+  function (row) {
+    var icon = row.querySelector("i.fas");
+    return {status: icon ? icon.className : "",
+            cells: Array.from(row.cells).map(function (c) { return c.innerText.trim(); })};
+  }))"""
+
+
+def test_data_docs_index_lists_every_validation_with_its_status_offline(
+    published: dict,
+) -> None:
+    from kam_transforms.validate import data_docs_index
+
+    settings = published["settings"]
+    index = data_docs_index(settings.gx_root)
+    pages = [index, *sorted((index.parent / "validations").rglob("*.html"))]
+    values, requests = visit_offline([p.as_uri() for p in pages], DOCS_PROBE)
+    remote = sorted({u for u in requests if not u.startswith(("file://", "data:"))})
+    assert not remote, remote
+    rows = json.loads(values[0])
+    outcome = dict(serving(settings, "select suite, bool_and(success) from validation_runs "
+                           "where run_id = 'run-1' group by 1"))  # fmt: skip
+    assert len(outcome) > 5
+    listed = {}
+    for row in rows:
+        suite = next((c for c in row["cells"] if c in outcome), None)
+        if suite is not None and "kam-" + AS_OF.isoformat() in row["cells"]:
+            listed[suite] = row["status"]
+    assert set(listed) == set(outcome), set(outcome) ^ set(listed)
+    for suite, status in listed.items():
+        expected = "fa-check-circle" if outcome[suite] else "fa-times"
+        assert expected in status, (suite, status)
+    assert all(json.loads(v) is not None for v in values[1:])  # every validation page loads
+
+
+def _bodies(msg) -> tuple[str, str]:  # noqa: ANN001 - an EmailMessage
+    parts = {p.get_content_type(): p.get_content() for p in msg.walk() if p.get_filename() is None
+             and p.get_content_type() in ("text/plain", "text/html")}  # fmt: skip
+    return parts["text/plain"], parts["text/html"]
+
+
+def test_each_digest_links_its_recipients_cockpit_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alert_fixtures import alert_frame, alert_row, alert_settings
+
+    from kam_transforms.alerts import preview_alerts
+    from kam_transforms.cockpit.portfolio import page_name
+
+    frame = alert_frame(
+        alert_row(),  # Ann (O1), English
+        alert_row(customer_id="C002", account_id="A002", customer_name="北方机械",
+                  owner_id="O/2", owner_name="王伟", owner_email="wang@example.com",
+                  owner_locale="zh-CN"),
+        alert_row(customer_id="C003", account_id="A003", owner_id=None, owner_name=None,
+                  owner_email=None, owner_is_active=False),  # to sales ops
+    )  # fmt: skip
+    settings = alert_settings(tmp_path)
+    monkeypatch.delenv("KAM_REPORTS_BASE_URL", raising=False)
+    unlinked = preview_alerts(frame, AS_OF, settings, tmp_path / "s.sqlite")
+    assert all("cockpit" not in _bodies(m)[0] for m in unlinked)
+    monkeypatch.setenv("KAM_REPORTS_BASE_URL", "https://reports.example.com/kam/")
+    base = f"https://reports.example.com/kam/cockpit/{AS_OF.isoformat()}/managers/"
+    expected = {
+        "ann@example.com": ("Your page in the KAM cockpit: ", base + "O1.html"),
+        "wang@example.com": ("您在关键客户管理驾驶舱中的页面：", base + page_name("O/2")),
+        settings.sales_ops_email: ("Your page in the KAM cockpit: ", base + "index.html"),
+    }
+    messages = preview_alerts(frame, AS_OF, settings, tmp_path / "s.sqlite")
+    assert sorted(m["To"].addresses[0].addr_spec for m in messages) == sorted(expected)
+    for msg in messages:
+        line, url = expected[msg["To"].addresses[0].addr_spec]
+        text, body = _bodies(msg)
+        assert line + url in text
+        assert url in body
+    assert page_name("O/2") == "O_2.html"
+    monkeypatch.setenv("KAM_REPORTS_BASE_URL", "reports.example.com")
+    with pytest.raises(ValueError, match="KAM_REPORTS_BASE_URL must be an absolute"):
+        preview_alerts(frame, AS_OF, settings, tmp_path / "s.sqlite")

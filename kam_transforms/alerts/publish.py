@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from kam_transforms.alerts.cockpit_link import cockpit_url
 from kam_transforms.alerts.deliver import (
     DeliveryPlan,
     EmlOutbox,
@@ -76,6 +77,7 @@ def build_delivery_plan(
             currency=currency,
             max_accounts=max_accounts,
             next_steps=next_steps,
+            cockpit_url=cockpit_url(digest, alert_plan.as_of),
         )
         plan.items.append(
             PlannedDelivery(

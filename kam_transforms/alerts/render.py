@@ -307,6 +307,7 @@ def render_digest(
     currency: str = "USD",
     max_accounts: int = DEFAULT_MAX_ACCOUNTS,
     next_steps: Mapping[str, Mapping[str, str]] | None = None,
+    cockpit_url: str | None = None,
 ) -> EmailMessage:
     """Render one digest.
 
@@ -337,6 +338,9 @@ def render_digest(
     next_steps
         ``rule_id -> locale -> text`` replacing the catalogue's next steps
         (:func:`~kam_transforms.alerts.reasons.load_next_steps`).
+    cockpit_url
+        The recipient's page of the KAM cockpit
+        (:func:`~kam_transforms.alerts.cockpit_link.cockpit_url`): a line of the summary.
 
     Raises
     ------
@@ -359,6 +363,10 @@ def render_digest(
     attachment = csv_name(as_of.isoformat()) if len(customers) > len(shown) else None
     if attachment:
         overview.append(more_line(locale, len(shown), len(customers), attachment))
+    if cockpit_url:
+        from kam_transforms.alerts.cockpit_link import COCKPIT_LINE
+
+        overview.append(COCKPIT_LINE[locale].format(url=cockpit_url))
 
     images: list[tuple[str, bytes]] = []
     accounts = []

@@ -3,7 +3,7 @@ open alerts, plan attainment where ``account_plan_attainment`` is served, input/
 
 from __future__ import annotations
 
-from kam_transforms.alerts.economics_reasons import localised_reason
+from kam_transforms.alerts.reasons import EvidenceError, MissingTemplateError, reason_for
 from kam_transforms.cockpit import charts
 from kam_transforms.cockpit.html import Cell, Section, Table
 from kam_transforms.cockpit.i18n import Labels
@@ -75,7 +75,7 @@ def manager_page(
         [t["customer"], t["severity"], t["alert_type"], t["reason"]],
         [
             [Cell(name, data=True), Cell(t.term(sev), css=sev or ""), Cell(t.term(kind)),
-             Cell(localised_reason(rule, evidence, t.locale) or reason or "", data=True)]
+             Cell(_reason(rule, evidence, reason, t.locale), data=True)]
             for name, sev, kind, rule, reason, evidence in m.alerts
         ],
         note=_note(t, len(m.alerts), m.alerts_total),
@@ -108,6 +108,15 @@ def manager_page(
             )  # fmt: skip
         )
     return sections
+
+
+def _reason(rule: str, evidence: str | None, reason: str | None, locale: str) -> str:
+    """The alert's reason in ``locale`` from the catalogue (as the digests word it), else
+    the row's own reason (a rule the catalogue lacks never stops the cockpit)."""
+    try:
+        return reason_for(rule, evidence, locale)
+    except (MissingTemplateError, EvidenceError, KeyError):
+        return reason or ""
 
 
 def _plan_cell(column: str, value: object) -> Cell:
