@@ -280,8 +280,17 @@ def test_figures_stay_bounded_at_any_size() -> None:
     assert v["current_threshold"] == n - 5000 and v["total"] == n
 
 
-#: Each row of the Data Docs index: (status icon classes, asset/suite cell texts).
-DOCS_PROBE = """JSON.stringify(Array.from(document.querySelectorAll("table tbody tr")).map(
+#: Each row of the Data Docs index (pagination of bootstrap-table switched off first, so
+#: every row is drawn): its status icon's classes and its cells' texts.
+DOCS_PROBE = """(function () {
+  if (window.jQuery && jQuery.fn.bootstrapTable) {
+    jQuery("table").each(function () {
+      var options = jQuery(this).bootstrapTable("getOptions");
+      if (options && options.pagination) { jQuery(this).bootstrapTable("togglePagination"); }
+    });
+  }
+  return 0;
+})() || JSON.stringify(Array.from(document.querySelectorAll("table tbody tr")).map(
   function (row) {
     var icon = row.querySelector("i.fas");
     return {status: icon ? icon.className : "",
