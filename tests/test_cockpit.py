@@ -369,3 +369,28 @@ def test_each_digest_links_its_recipients_cockpit_page(
     monkeypatch.setenv("KAM_REPORTS_BASE_URL", "reports.example.com")
     with pytest.raises(ValueError, match="KAM_REPORTS_BASE_URL must be an absolute"):
         preview_alerts(frame, AS_OF, settings, tmp_path / "s.sqlite")
+
+
+def test_manager_pages_show_plan_attainment_from_the_mart(published: dict) -> None:
+    from kam_transforms.cockpit.portfolio import PER_MANAGER, page_name
+
+    settings = published["settings"]
+    index = Path(published["publish"]["cockpit"])
+    (served,) = serving(settings, "select count(*) from information_schema.tables "
+                        "where table_name = 'account_plan_attainment'")[0]  # fmt: skip
+    model = REPO / "dbt_project" / "models" / "marts" / "account_plan_attainment.sql"
+    assert bool(served) == model.exists()
+    if not served:  # the block is skipped without the mart
+        assert "Plan attainment" not in "".join(p.read_text("utf-8") for p in
+                                                 cockpit_pages(index))  # fmt: skip
+        return
+    per_owner = serving(settings, "select d.owner_id, count(*), count(*) filter "
+                        "(where p.attainment_status = 'behind') from account_plan_attainment p "
+                        "join dim_customers d using (customer_id) where p.as_of_date = ? "
+                        "group by 1", [AS_OF])  # fmt: skip
+    assert per_owner, "the demo plans reached no manager"
+    for owner, plans, behind in per_owner:
+        page = (index.parent / "managers" / page_name(owner)).read_text("utf-8")
+        block = page.split("<h2>Plan attainment</h2>", 1)[1].split("</section>", 1)[0]
+        assert block.count("<tr>") - 1 == min(plans, PER_MANAGER), owner  # minus the header
+        assert block.count(">behind</td>") == behind, owner

@@ -88,7 +88,7 @@ def manager_page(
     if plan_columns:
         plans = Table(
             [t["customer"], *[t[f"col_{c}"] for c in plan_columns]],
-            [[Cell(str(r[0]), data=True), *[_plan_cell(c, v) for c, v in
+            [[Cell(str(r[0]), data=True), *[_plan_cell(t, c, v) for c, v in
               zip(plan_columns, r[1:], strict=True)]] for r in m.plans],
         )  # fmt: skip
         sections.append(
@@ -119,8 +119,10 @@ def _reason(rule: str, evidence: str | None, reason: str | None, locale: str) ->
         return reason or ""
 
 
-def _plan_cell(column: str, value: object) -> Cell:
-    if isinstance(value, int | float) and column.endswith("attainment"):
+def _plan_cell(t: Labels, column: str, value: object) -> Cell:
+    if column == "attainment_status":
+        return Cell(t.term(value), str(value), css="red" if value == "behind" else "")
+    if isinstance(value, int | float) and column.endswith("_share"):
         return Cell(f"{value:.0%}", value)
     if isinstance(value, int | float):
         return num(value)

@@ -118,7 +118,7 @@ def managers(con: duckdb.DuckDBPyConnection, as_of: date) -> list[Manager]:
     for owner, curve in _io_curves(con).items():
         if owner in people:
             people[owner].io_curve = curve
-    for owner, plan_rows in plan_attainment(con).items():
+    for owner, plan_rows in plan_attainment(con, as_of).items():
         if owner in people:
             people[owner].plans = plan_rows
     return sorted(people.values(), key=lambda m: (m.owner_id is None, m.name or "", m.owner_id))
@@ -142,8 +142,9 @@ def _io_curves(con: duckdb.DuckDBPyConnection) -> dict[Any, list[tuple[int, floa
 
 #: Columns of ``account_plan_attainment`` shown when present (in this order).
 PLAN_COLUMNS = (
-    "plan_id", "period_end", "revenue_target", "revenue_actual", "revenue_attainment",
-    "margin_target", "margin_actual", "margin_attainment",
+    "plan_id", "period_end", "revenue_target_base", "revenue_to_date_base",
+    "revenue_attainment_share", "margin_target_base", "margin_to_date_base",
+    "margin_attainment_share", "expected_attainment_share", "attainment_status",
 )  # fmt: skip
 
 
@@ -160,7 +161,9 @@ def plan_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [c for c in PLAN_COLUMNS if c in have] if "customer_id" in have else []
 
 
-def plan_attainment(con: duckdb.DuckDBPyConnection) -> dict[Any, list[tuple[Any, ...]]]:
+def plan_attainment(
+    con: duckdb.DuckDBPyConnection, as_of: date
+) -> dict[Any, list[tuple[Any, ...]]]:
     """Rows of ``account_plan_attainment`` per owner (skipped when the mart is not served):
     customer name then :func:`plan_columns` (names from an allow-list)."""
     cols = plan_columns(con)
@@ -171,8 +174,9 @@ def plan_attainment(con: duckdb.DuckDBPyConnection) -> dict[Any, list[tuple[Any,
         con,
         f"select d.owner_id as _owner, coalesce(d.customer_name, p.customer_id) as _name, "  # noqa: S608
         f"{picked} "
-        "from account_plan_attainment p join dim_customers d using (customer_id)",
+        "from account_plan_attainment p join dim_customers d using (customer_id) "
+        "where p.as_of_date = ?",
         "_name",
-        [],
+        [as_of],
     )
     return {owner: rows for owner, (rows, _) in got.items()}
