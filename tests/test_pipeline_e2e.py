@@ -80,6 +80,15 @@ def test_dag_run_succeeds(demo: dict) -> None:
     assert demo["dag_run"].state == "success"
 
 
+def test_the_dag_publish_writes_the_cockpit_and_the_summary_names_it(demo: dict) -> None:
+    from kam_transforms.pipeline import summarize
+
+    settings = demo["settings"]
+    index = settings.reports_dir / "cockpit" / AS_OF.isoformat() / "index.html"
+    assert index.is_file() and (index.parent / "managers" / "index.html").is_file()
+    assert summarize(settings, AS_OF)["cockpit"] == str(index)
+
+
 def test_every_demo_customer_has_exactly_one_tier(demo: dict) -> None:
     customers = pd.read_csv(demo["settings"].exports_dir / "erp" / "customers.csv", dtype=str)
     tiers = serving(demo, "select customer_id, abc_class from customer_tiers")
