@@ -33,6 +33,27 @@ __all__ = [
 HORIZON_COLUMNS = ("customer_id", "model_run_id", "horizon_months", "expected_purchases")
 
 
+def recorded_run(rows: pd.DataFrame, runs: pd.DataFrame) -> dict[str, Any]:
+    """The ``clv_model_runs`` row of the one CLV run that scored ``rows`` (their
+    ``model_run_id``), or ``{}`` when no row was modelled.
+
+    Raises
+    ------
+    RuntimeError
+        When the rows mix runs, or their run is not in ``runs``.
+    """
+    run_ids = set(rows["model_run_id"].dropna())
+    if len(run_ids) > 1:
+        raise RuntimeError(f"customer_clv mixes CLV runs {sorted(run_ids)}")
+    if not run_ids:
+        return {}
+    (run_id,) = run_ids
+    recorded = runs[runs["model_run_id"] == run_id]
+    if recorded.empty:
+        raise RuntimeError(f"clv run {run_id} is not in clv_model_runs")
+    return dict(recorded.iloc[0].to_dict())
+
+
 def parse_horizons(value: Any) -> list[int]:
     """Horizons in months from a dbt var: a list, or its rendering ``"[3, 6, 12]"``."""
     if isinstance(value, str):

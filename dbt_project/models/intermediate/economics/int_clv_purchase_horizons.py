@@ -9,19 +9,14 @@ Null where the run did not model the customer (a fallback without expected purch
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from kam_transforms.clv.horizons import expected_purchases_by_horizon, parse_horizons
+    from kam_transforms.clv.horizons import (
+        expected_purchases_by_horizon,
+        parse_horizons,
+        recorded_run,
+    )
 
     customers = dbt.ref("customer_clv").df()
-    runs = dbt.ref("clv_model_runs").df()
-    run_ids = set(customers["model_run_id"].dropna())
-    if len(run_ids) > 1:
-        raise RuntimeError(f"customer_clv mixes CLV runs {sorted(run_ids)}")
-    run = {}
-    if run_ids:
-        rows = runs[runs["model_run_id"] == next(iter(run_ids))]
-        if rows.empty:
-            raise RuntimeError(f"clv run {next(iter(run_ids))} is not in clv_model_runs")
-        run = rows.iloc[0].to_dict()
+    run = recorded_run(customers, dbt.ref("clv_model_runs").df())
     # dbt parses this call: its argument must be a literal.
     horizons = parse_horizons(dbt.config.get("demand_forecast_horizons_months"))
     return expected_purchases_by_horizon(customers, run, horizons)

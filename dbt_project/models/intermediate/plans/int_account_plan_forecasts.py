@@ -13,19 +13,10 @@ def model(dbt, session):
     dbt.config(materialized="table")
     import pandas as pd
 
-    from kam_transforms.clv.horizons import expected_purchases_over_days
+    from kam_transforms.clv.horizons import expected_purchases_over_days, recorded_run
 
     plans = dbt.ref("int_account_plans_measured").df()
-    runs = dbt.ref("clv_model_runs").df()
-    run_ids = set(plans["model_run_id"].dropna())
-    if len(run_ids) > 1:
-        raise RuntimeError(f"customer_clv mixes CLV runs {sorted(run_ids)}")
-    run = {}
-    if run_ids:
-        rows = runs[runs["model_run_id"] == next(iter(run_ids))]
-        if rows.empty:
-            raise RuntimeError(f"clv run {next(iter(run_ids))} is not in clv_model_runs")
-        run = rows.iloc[0].to_dict()
+    run = recorded_run(plans, dbt.ref("clv_model_runs").df())
     purchases = expected_purchases_over_days(plans, run, plans["remaining_days"])
     margin = purchases * plans["expected_avg_margin"].astype("float64").to_numpy()
     return pd.DataFrame(
