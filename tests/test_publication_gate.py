@@ -233,7 +233,7 @@ def test_data_docs_render_in_headless_chromium(settings: Settings, tmp_path: Pat
     for text in ("Expectation Validation Result", "Evaluated Expectations", "abc_class",
                  "kam-2026-10-31"):
         assert text in result
-    # GX styles come from a CDN this network cannot reach: the page is unstyled but whole.
+    # styles and scripts come from the vendored npm packages (kam_transforms.datadocs), offline
     png = screenshot(page.as_uri(), tmp_path / "customer_tiers.png")
     colours, inked = ink(png)
     assert colours > 50 and inked > 0.01, (colours, inked)
