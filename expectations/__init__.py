@@ -7,6 +7,7 @@ Severities and tolerances live in :mod:`expectations.config`.
 """
 
 from expectations import (
+    account_manager_scorecards,
     account_plan_attainment,
     competitor_analysis,
     customer_clv,
@@ -50,6 +51,7 @@ MART_SUITES = (
     account_plan_attainment,
     competitor_analysis,
     customer_competitors,
+    account_manager_scorecards,
     data_coverage,
     data_quality_issues,
 )

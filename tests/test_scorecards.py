@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from dbt_build import DBT_PROJECT_DIR, Build
+from dbt_build import AS_OF, DBT_PROJECT_DIR, Build
 
 VARS = yaml.safe_load(Path(DBT_PROJECT_DIR, "dbt_project.yml").read_text())["vars"]
 
@@ -42,7 +42,8 @@ def _lines(build: Build) -> pd.DataFrame:
     )
     facts = build.query(
         "select customer_id, revenue_t12m, gross_margin_t12m, revenue_prior_12m, "
-        "gross_margin_prior_12m, days_since_last_touchpoint from customer_facts"
+        "gross_margin_prior_12m, days_since_last_touchpoint from customer_facts "
+        "where customer_id is not null"
     )
     health = build.query("select customer_id, health_score from customer_health")
     lines = customers.merge(tiers, on="customer_id").merge(facts, on="customer_id", how="left")
@@ -133,9 +134,10 @@ def test_scorecards_equal_a_pandas_recomputation(
             atol=1e-6,
             err_msg=f"{grain} {col}",
         )
-    # the demo gives every owner a scored portfolio with key accounts and real spread
+    # the demo gives every owner a scored portfolio, with spread, plans and last year's A accounts
     assert got["scorecard_score"].notna().all() and got["scorecard_score"].nunique() > 1
-    assert (got["key_account_count"] > 0).all()
+    assert got["key_account_count"].sum() > 0 and got["plan_pace_score"].notna().any()
+    assert got["class_a_retention_share"].between(0, 1).any()
     assert (got["scorecard_key"] == grain + ":" + got.index.to_series()).all()
 
 
@@ -152,3 +154,29 @@ def test_manager_rows_roll_up_their_owners(scorecards: pd.DataFrame) -> None:
     )
     counts = owners.groupby("manager_email").size()
     assert (managers.loc[counts.index, "account_manager_count"] == counts).all()
+
+
+def test_gx_suite_passes_on_the_build_and_catches_a_broken_score(
+    build: Build, scorecards: pd.DataFrame, tmp_path: Path
+) -> None:
+    from expectations import MART_SUITES, account_manager_scorecards
+    from kam_transforms.validate import validate_marts
+
+    assert account_manager_scorecards in MART_SUITES
+    report = validate_marts(
+        build.db_path, "main", AS_OF,
+        serving_db=tmp_path / "serving.duckdb", audit_db=tmp_path / "audit.duckdb",
+        reports_dir=tmp_path / "reports", gx_root=tmp_path / "gx", run_id="scorecards",
+        suites=(account_manager_scorecards,),
+    )  # fmt: skip
+    assert report.success, report.as_dict()["failed"]
+    mine = [o for o in report.outcomes if o.suite == "account_manager_scorecards"]
+    assert len(mine) >= 20 and all(o.success for o in mine)
+
+    broken = scorecards.copy()
+    broken.loc[broken.index[0], "scorecard_score"] = 101.0
+    broken.loc[broken.index[1], "class_a_count"] += 1
+    checked = account_manager_scorecards.prepare(broken)
+    assert list(checked["score_within_components"]).count(False) == 1
+    assert not checked.loc[broken.index[0], "score_within_components"]
+    assert list(checked["classes_add_up"]).count(False) == 1

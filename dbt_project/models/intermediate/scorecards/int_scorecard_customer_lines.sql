@@ -65,6 +65,7 @@ prior_ranked as (
         {{ abc_running_positive(measure ~ '_prior_12m') }} as prior_running,
         {{ abc_total_positive(measure ~ '_prior_12m') }} as prior_total
     from facts
+    where customer_id is not null
 
 ),
 
