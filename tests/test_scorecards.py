@@ -180,3 +180,30 @@ def test_gx_suite_passes_on_the_build_and_catches_a_broken_score(
     assert list(checked["score_within_components"]).count(False) == 1
     assert not checked.loc[broken.index[0], "score_within_components"]
     assert list(checked["classes_add_up"]).count(False) == 1
+
+
+def test_published_to_serving_with_its_column_docs(
+    build: Build, scorecards: pd.DataFrame, tmp_path: Path
+) -> None:
+    import duckdb
+
+    from kam_transforms.warehouse import mart_relations, publish
+
+    relations = [
+        r
+        for r in mart_relations(build.root / "target" / "manifest.json")
+        if r.name == "account_manager_scorecards"
+    ]
+    assert len(relations) == 1
+    serving = tmp_path / "serving.duckdb"
+    counts = publish(build.db_path, serving, relations, AS_OF, "scorecards")
+    assert list(counts.values()) == [len(scorecards)]
+    with duckdb.connect(str(serving), read_only=True) as con:
+        comments = dict(
+            con.execute(
+                "select column_name, comment from duckdb_columns() "
+                "where table_name = 'account_manager_scorecards'"
+            ).fetchall()
+        )
+    assert set(comments) == set(scorecards.columns)
+    assert all(comments.values()), [c for c, text in comments.items() if not text]

@@ -151,11 +151,12 @@ scored as (
             {%- for name, weight in weights.items() %}
                 coalesce({{ weight }} * {{ name }}_score, 0){{ ' +' if not loop.last }}
             {%- endfor %}
-        ) / nullif(
+        ) as weighted_component_sum,
+        (
             {%- for name, weight in weights.items() %}
                 case when {{ name }}_score is not null then {{ weight }} else 0 end{{ ' +' if not loop.last }}
             {%- endfor %}
-        , 0) as raw_scorecard_score
+        ) as component_weight_sum
     from components
 
 ),
@@ -213,7 +214,7 @@ final as (
         touchpoint_coverage_score,
         key_account_health_score,
         a_account_retention_score,
-        round(raw_scorecard_score, 2) as scorecard_score,
+        round(weighted_component_sum / nullif(component_weight_sum, 0), 2) as scorecard_score,
         '{{ var("base_currency") }}' as base_currency
     from scored
 
