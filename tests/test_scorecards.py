@@ -207,3 +207,21 @@ def test_published_to_serving_with_its_column_docs(
         )
     assert set(comments) == set(scorecards.columns)
     assert all(comments.values()), [c for c, text in comments.items() if not text]
+
+
+def test_planted_churned_a_account_counts_against_its_owner(
+    build: Build, scorecards: pd.DataFrame
+) -> None:
+    """The demo's planted churned customer (no order for 13+ months) was class A in the prior
+    window: its owner's scorecard counts it as last year's A account not retained."""
+    planted = build.manifest["scenarios"]["churned"]
+    facts = build.query(
+        "select customer_id, gross_margin_prior_12m, revenue_prior_12m, gross_margin_t12m "
+        "from customer_facts where customer_id is not null"
+    )
+    assert _prior_class_a(facts)[planted["customer_id"]]
+    tiers = build.query("select customer_id, abc_class from customer_tiers")
+    assert tiers.set_index("customer_id").loc[planted["customer_id"], "abc_class"] != "A"
+    row = scorecards.set_index("scorecard_key").loc[f"owner:{planted['owner_id']}"]
+    assert row["retained_class_a_count"] < row["prior_class_a_count"]
+    assert row["class_a_retention_share"] < 1 and row["a_account_retention_score"] < 100
