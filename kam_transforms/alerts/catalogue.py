@@ -322,4 +322,48 @@ RULES: dict[str, dict[str, Any]] = {
             "zh-CN": "在下次会议中推荐{product_category}，并附上同类客户的成功案例。",
         },
     },
+    # ------------------------------------------------------------------ programme
+    "plan_behind_pace": {
+        "name": {"en": "Account plan behind pace", "zh-CN": "客户计划进度落后"},
+        "reason": [
+            {
+                "requires": ["revenue_target_base"],
+                "en": "Plan {plan_id} ({period_start} to {period_end}) is behind pace: "
+                "{attainment_share} of the revenue target {revenue_target_base} reached "
+                "({revenue_to_date_base}), {expected_attainment_share} expected by now.",
+                "zh-CN": "客户计划 {plan_id}（{period_start} 至 {period_end}）进度落后：收入目标 "
+                "{revenue_target_base} 已完成 {attainment_share}（{revenue_to_date_base}），"
+                "按进度此时应完成 {expected_attainment_share}。",
+            },
+            {
+                "en": "Plan {plan_id} ({period_start} to {period_end}) is behind pace: "
+                "{attainment_share} of its margin target reached, "
+                "{expected_attainment_share} expected by now.",
+                "zh-CN": "客户计划 {plan_id}（{period_start} 至 {period_end}）进度落后：毛利目标"
+                "已完成 {attainment_share}，按进度此时应完成 {expected_attainment_share}。",
+            },
+        ],
+        "next_step": {
+            "en": "Review the plan with the customer and agree on the actions to close the gap.",
+            "zh-CN": "与客户回顾计划，商定弥补差距的具体行动。",
+        },
+    },
+    "competitor_in_key_accounts": {
+        "name": {"en": "Competitor entering key accounts", "zh-CN": "竞争对手进入重点客户"},
+        "reason": [
+            {
+                "en": "{competitor} entered {entered_account_count} key accounts within "
+                "{window_days}, this one on {first_named_date} ({days_since_entry} ago); "
+                "{opportunities_lost} opportunities lost to it here since.",
+                "zh-CN": "{competitor} 在 {window_days}内进入了 {entered_account_count} 家重点"
+                "客户，于 {first_named_date}（{days_since_entry}前）进入本客户；此后本客户"
+                "输给它 {opportunities_lost} 个商机。",
+            }
+        ],
+        "next_step": {
+            "en": "Find out what {competitor} offers and confirm the account's priorities "
+            "with the decision makers.",
+            "zh-CN": "了解 {competitor} 的报价与方案，并与决策人确认客户的优先事项。",
+        },
+    },
 }

@@ -52,6 +52,12 @@ economics_alerts as (
 
 ),
 
+programme_alerts as (
+
+    select * from {{ ref('int_programme_alerts_detected') }}
+
+),
+
 customers as (
 
     select * from {{ ref('dim_customers') }}
@@ -81,6 +87,8 @@ all_alerts as (
     select * from tier_alerts
     union all
     select * from economics_alerts
+    union all
+    select * from programme_alerts
 
 ),
 
