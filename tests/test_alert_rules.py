@@ -48,10 +48,13 @@ RULE_TYPES = {
     "potential_toward_core": "opportunity",
     "squeeze_score_high": "risk",
     "whitespace_opportunity": "opportunity",
+    "plan_behind_pace": "risk",
+    "competitor_in_key_accounts": "risk",
 }
 #: Rules whose dedup key carries a subject (customer|rule|subject).
 RULES_WITH_SUBJECT = {"account_manager_change", "key_contact_left", "competitor_loss",
-                      "complaint_past_sla", "whitespace_opportunity"}  # fmt: skip
+                      "complaint_past_sla", "whitespace_opportunity", "plan_behind_pace",
+                      "competitor_in_key_accounts"}  # fmt: skip
 
 
 @dataclass(frozen=True)

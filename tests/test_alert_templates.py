@@ -155,7 +155,7 @@ def sql_evidence() -> tuple[set[str], set[str], set[str]]:
 
 def test_every_rule_of_the_models_has_its_templates() -> None:
     rules = sql_rule_ids()
-    assert len(rules) == 16 and rules == set(RULES), rules ^ set(RULES)
+    assert len(rules) == 18 and rules == set(RULES), rules ^ set(RULES)
     assert catalogue_problems(sorted(rules)) == []
     keys, units, domains = sql_evidence()
     assert len(keys) > 60 and keys - set(LABELS) == set()

@@ -22,7 +22,8 @@ ENTRY_MIN_ACCOUNTS = 3  # alert_competitor_entry_min_accounts
 
 def _alerts(build: Build, rule: str) -> pd.DataFrame:
     return build.query(
-        "select customer_id, account_id, alert_subject, severity, evidence "  # noqa: S608
+        "select customer_id, account_id, split_part(dedup_key, '|', 3) as alert_subject, "  # noqa: S608
+        "severity, evidence "
         f"from key_account_alerts where rule_id = '{rule}'"
     )
 
