@@ -60,7 +60,8 @@ FIRING = {
     "account_manager_change", "key_contact_left", "no_touchpoint", "competitor_loss",
     "revenue_decline", "order_cadence_gap", "complaint_past_sla", "overdue_invoices",
     "entered_decline", "dropped_out_of_class_a", "promoted_to_class_a", "potential_toward_core",
-    "squeeze_score_high", "whitespace_opportunity", "plan_behind_pace", "competitor_in_key_accounts",
+    "squeeze_score_high", "whitespace_opportunity", "plan_behind_pace",
+    "competitor_in_key_accounts",
 }  # fmt: skip
 #: The other two, with the values of their dbt unit tests.
 UNIT_TEST_EVIDENCE = {

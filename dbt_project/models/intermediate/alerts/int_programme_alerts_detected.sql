@@ -136,7 +136,7 @@ recent_entries as (
 
     select
         entries.*,
-        {{ dbt.datediff('entries.first_named_date', as_of_date(), 'day') }} as days_since_entry,
+        {{ dbt.datediff('entries.first_named_date', as_of_date(), 'day') }} as days_since_entry,  -- noqa: LT05
         count(*) over (partition by entries.competitor) as entered_account_count
     from entries
     where entries.first_named_date > {{ date_add_days(-entry_days, as_of_date()) }}
