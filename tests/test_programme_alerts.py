@@ -77,11 +77,15 @@ def test_competitor_in_key_accounts_fires_on_the_planted_entrant(build: Build) -
     opps = opps[opps["named_date"] <= pd.Timestamp(AS_OF)]
     first = opps.groupby(["customer_id", "competitor"])["named_date"].min().reset_index()
     since = pd.Timestamp(AS_OF - timedelta(days=ENTRY_DAYS))
+    before = first[first["named_date"] <= since].groupby("competitor").size()
     recent = first[first["named_date"] > since]
     counts = recent.groupby("competitor")["customer_id"].transform("size")
-    expected = recent[counts >= ENTRY_MIN_ACCOUNTS]
+    prior = recent["competitor"].map(before).fillna(0)
+    expected = recent[(counts >= ENTRY_MIN_ACCOUNTS) & (prior < ENTRY_MIN_ACCOUNTS)]
     got = set(zip(alerts["customer_id"], alerts["alert_subject"], strict=True))
     assert got == set(zip(expected["customer_id"], expected["competitor"], strict=True))
+    # the demo's established competitors keep entering accounts too, but are not new
+    assert set(alerts["alert_subject"]) == {ENTRANT}
     # the planted entrant: four key accounts, all won deals (medium), the planted one among them
     entrant = alerts[alerts["alert_subject"] == ENTRANT]
     planted = build.manifest["scenarios"]["competitor_in_key_accounts"]
@@ -90,3 +94,4 @@ def test_competitor_in_key_accounts_fires_on_the_planted_entrant(build: Build) -
     evidence = json.loads(entrant.iloc[0]["evidence"])
     assert evidence["entered_account_count"]["value"] == 4
     assert evidence["opportunities_lost"]["value"] == 0
+    assert evidence["prior_account_count"]["value"] == 0

@@ -80,6 +80,7 @@ LABELS: dict[str, dict[str, str]] = {
     "previous_health_score": {"en": "Previous health score", "zh-CN": "原健康评分"},
     "previous_stage": {"en": "Previous stage", "zh-CN": "原生命周期阶段"},
     "previous_value_quadrant": {"en": "Previous quadrant", "zh-CN": "原价值象限"},
+    "prior_account_count": {"en": "Key accounts before", "zh-CN": "此前涉及的重点客户"},
     "priority": {"en": "Priority", "zh-CN": "优先级"},
     "product_category": {"en": "Product category", "zh-CN": "产品品类"},
     "recency_days": {"en": "Since the last order", "zh-CN": "距上次下单"},

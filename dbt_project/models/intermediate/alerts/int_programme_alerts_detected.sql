@@ -3,8 +3,9 @@
 --     whose attainment_status (account_plan_attainment) is behind, i.e. pace_gap below
 --     -plan_behind_pace_gap; high when the gap is below -alert_plan_behind_high_pace_gap and
 --     the account is class A (the gap and the account's value), else medium. Subject: the plan.
---   competitor_in_key_accounts: a competitor first named on an opportunity of at least
---     alert_competitor_entry_min_accounts key accounts within the last
+--   competitor_in_key_accounts: a competitor new to the key accounts (first named in fewer
+--     than alert_competitor_entry_min_accounts of them before the window) first named on an
+--     opportunity of at least alert_competitor_entry_min_accounts key accounts within the last
 --     alert_competitor_entry_days days (window (as_of - days, as_of]); one alert per key
 --     account it entered in the window, high when that account already lost an opportunity
 --     to it since, else medium. First named: the earliest closing date (the last update of an
@@ -132,14 +133,24 @@ entries as (
 
 ),
 
-recent_entries as (
+presence as (
 
     select
         entries.*,
-        {{ dbt.datediff('entries.first_named_date', as_of_date(), 'day') }} as days_since_entry,  -- noqa: LT05
-        count(*) over (partition by entries.competitor) as entered_account_count
+        sum(case when entries.first_named_date <= {{ date_add_days(-entry_days, as_of_date()) }} then 1 else 0 end)
+            over (partition by entries.competitor) as prior_account_count
     from entries
-    where entries.first_named_date > {{ date_add_days(-entry_days, as_of_date()) }}
+
+),
+
+recent_entries as (
+
+    select
+        presence.*,
+        {{ dbt.datediff('presence.first_named_date', as_of_date(), 'day') }} as days_since_entry,  -- noqa: LT05
+        count(*) over (partition by presence.competitor) as entered_account_count
+    from presence
+    where presence.first_named_date > {{ date_add_days(-entry_days, as_of_date()) }}
 
 ),
 
@@ -166,12 +177,15 @@ competitor_in_key_accounts as (
             ('opportunity_count', 'recent_entries.opportunity_count', 'count'),
             ('opportunities_lost', 'recent_entries.opportunities_lost', 'count'),
             ('gross_margin_t12m', 'round(tiers.gross_margin_t12m, 2)', 'money', "'" ~ base_currency ~ "'"),
+            ('prior_account_count', 'recent_entries.prior_account_count', 'count'),
             ('threshold_accounts', entry_min_accounts, 'count'),
         ]) }} as evidence
     from recent_entries
     left join tiers
         on recent_entries.customer_id = tiers.customer_id
-    where recent_entries.entered_account_count >= {{ entry_min_accounts }}
+    where
+        recent_entries.entered_account_count >= {{ entry_min_accounts }}
+        and recent_entries.prior_account_count < {{ entry_min_accounts }}
 
 ),
 
