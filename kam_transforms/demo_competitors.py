@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from kam_transforms.demo_data import _World
+    from kam_transforms.demo_world import _World
 
 __all__ = ["ENTRANT", "ENTRANT_ACCOUNTS", "ENTRANT_SCENARIO_TEXT", "plant_competitor_entry"]
 

@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kam_transforms.demo_data import _PRODUCT_CATEGORIES, _day_time, _round_money
+from kam_transforms.demo_world import _PRODUCT_CATEGORIES, _day_time, _round_money
 
 if TYPE_CHECKING:
-    from kam_transforms.demo_data import _World
+    from kam_transforms.demo_world import _World
 
 __all__ = ["ECONOMICS_SCENARIO_TEXT", "plant_customer_economics"]
 

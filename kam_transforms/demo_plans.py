@@ -19,14 +19,15 @@ revenue of the year before: far behind its pace as of the anchor.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kam_transforms.demo_world import AccountPlans
+
 if TYPE_CHECKING:
-    from kam_transforms.demo_data import _World
+    from kam_transforms.demo_world import _World
 
 __all__ = ["PLAN_SCENARIO_TEXT", "AccountPlans", "plan_accounts"]
 
@@ -52,25 +53,6 @@ _FACTORS = ((0.75, 0.90), (0.95, 1.08), (1.25, 1.60))
 _FACTOR_P = (0.35, 0.35, 0.30)
 
 
-@dataclass(frozen=True)
-class AccountPlans:
-    """One entry per plan: account index, period (days from the anchor), targets in the
-    account's currency, currency index, objective, when drafted, activated and closed, and
-    the owner index at drafting."""
-
-    acc: np.ndarray
-    start: np.ndarray
-    end: np.ndarray
-    revenue: np.ndarray
-    margin: np.ndarray
-    currency: np.ndarray
-    objective: np.ndarray
-    created: np.ndarray
-    activated: np.ndarray
-    closed: np.ndarray
-    owner: np.ndarray
-
-
 def _day(d: date, anchor: date) -> float:
     return float((d - anchor).days)
 
@@ -94,7 +76,7 @@ def _revenue_before(world: _World, start: np.ndarray, cust: np.ndarray) -> tuple
 
 
 def _round_target(x: np.ndarray, currency_idx: np.ndarray) -> np.ndarray:
-    from kam_transforms.demo_data import CURRENCIES
+    from kam_transforms.demo_world import CURRENCIES
 
     step = np.where(currency_idx == CURRENCIES.index("JPY"), 100_000.0, 1_000.0)
     return np.maximum(step, np.round(x / step) * step)
@@ -102,7 +84,7 @@ def _round_target(x: np.ndarray, currency_idx: np.ndarray) -> np.ndarray:
 
 def plan_accounts(world: _World) -> tuple[AccountPlans, dict[str, int]]:
     """The plans of ``world`` and the planted scenario's account."""
-    from kam_transforms.demo_data import _CN
+    from kam_transforms.demo_world import _CN
 
     rng = np.random.default_rng([world.seed, 15])
     n, anchor = world.n_customers, world.anchor
