@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from scale_core import CoreVars
+    from core_vars import CoreVars
 
 __all__ = ["core_frames"]
 
