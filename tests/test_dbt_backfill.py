@@ -38,6 +38,12 @@ HISTORY_MARTS = {
     "customer_lifecycle": ["customer_key"],
     "customer_tier_changes": ["customer_id", "change_date"],
     "key_account_alerts": ["alert_id"],
+    # the KAM programme marts: a backfilled month-end gives the scorecards, plan attainment
+    # and competitor picture of a normal run of that date
+    "account_manager_scorecards": ["scorecard_key"],
+    "account_plan_attainment": ["plan_key"],
+    "competitor_analysis": ["competitor"],
+    "customer_competitors": ["customer_competitor_key"],
 }
 CUSTOMERS = 150
 SEED = 5
@@ -152,6 +158,8 @@ def test_recomputing_a_past_date_keeps_history_and_later_runs_equal(backfill: Ba
         for name, frame in backfill.recomputed_marts[as_of].items():
             pd.testing.assert_frame_equal(frame, backfill.marts[as_of][name], obj=f"{name} {as_of}")
     assert len(backfill.marts[DATES[1]]["customer_tier_changes"]) > 0
+    for name in ("account_manager_scorecards", "account_plan_attainment", "competitor_analysis"):
+        assert len(backfill.marts[DATES[1]][name]) > 0, name  # compared on real rows
 
 
 def test_snapshot_validity_is_in_run_dates(backfill: Backfill) -> None:
