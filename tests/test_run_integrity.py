@@ -431,12 +431,15 @@ def test_a_corrupt_alert_state_fails_naming_the_file(settings: Settings) -> None
 
 
 def test_a_full_disk_under_the_alert_state_fails_naming_the_file(settings: Settings) -> None:
-    """A real full file system (a 256 KiB tmpfs, filled, mounted over the alert state's
-    folder): the send fails naming the state file and says nothing was marked sent."""
+    """A real full file system (a tmpfs just larger than the alert state, filled, mounted
+    over the state's folder): the send fails naming the state file and says nothing was
+    marked sent."""
     folder = settings.home / "alerts"
     saved = settings.home / "alerts.saved"
     shutil.copytree(folder, saved)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)],
+    used = sum(f.stat().st_size for f in saved.rglob("*") if f.is_file())
+    size = used + 256 * 1024  # room for the state's copy, then the filler takes the rest
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
         shutil.rmtree(saved)
