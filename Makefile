@@ -50,8 +50,11 @@ demo: $(STAMP) data-docs-assets
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	mkdir -p $(KAM_HOME)/sqlfluff
-	KAM_LAKE_DIR=$(KAM_HOME)/lake KAM_BUILD_DB=$(KAM_HOME)/sqlfluff/build.duckdb \
+	# the staging models read the lake at compile time: lint against a small landed demo
+	rm -rf $(KAM_HOME)/sqlfluff && mkdir -p $(KAM_HOME)/sqlfluff
+	$(BIN)/kam demo-data --out $(KAM_HOME)/sqlfluff/exports --customers 50 --seed 1 --as-of $(AS_OF) > /dev/null
+	KAM_HOME=$(KAM_HOME)/sqlfluff $(BIN)/kam extract --as-of $(AS_OF) > $(KAM_HOME)/sqlfluff/extract.log
+	KAM_LAKE_DIR=$(KAM_HOME)/sqlfluff/lake KAM_BUILD_DB=$(KAM_HOME)/sqlfluff/build.duckdb \
 		$(BIN)/sqlfluff lint dbt_project/models dbt_project/snapshots
 
 # Headless Chromium and a CJK font (Debian's packages) for the tests that look at Data Docs
