@@ -20,7 +20,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-__all__ = ["AS_OF", "CUSTOMERS", "DBT_PROJECT_DIR", "SEED", "Build", "build", "run_dbt"]
+__all__ = [
+    "AS_OF", "CUSTOMERS", "DBT_PROJECT_DIR", "SEED", "Build", "build", "install_build", "run_dbt",
+]
 
 REPO = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO / "dbt_project"
@@ -80,6 +82,23 @@ def run_dbt(
         "--log-path", str(work_dir / "logs"),
     ]  # fmt: skip
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, check=False)
+
+
+def install_build(build: Build, settings: Any, *, with_lake: bool = False) -> None:
+    """Put the session build into the home of ``settings`` (a ``Settings``) as a complete
+    build of AS_OF: its warehouse, its dbt manifest and, ``with_lake``, its lake; ready
+    for validate and publish."""
+    from kam_transforms.builds import finish_build, start_build
+    from kam_transforms.pipeline import dbt_target_dir
+
+    settings.build_db.parent.mkdir(parents=True)
+    shutil.copy(build.db_path, settings.build_db)
+    dbt_target_dir(settings).mkdir(parents=True)
+    shutil.copy(build.root / "target" / "manifest.json", dbt_target_dir(settings))
+    if with_lake:
+        shutil.copytree(build.lake_dir, settings.lake_dir)
+    record = start_build(settings.build_db, AS_OF)
+    finish_build(settings.build_db, record.build_id, "complete")
 
 
 @pytest.fixture(scope="session")

@@ -48,7 +48,8 @@ def _rate_on(fx: pd.DataFrame, frame: pd.DataFrame, currency: str, on: str) -> p
     return merged.set_index("index")["rate_to_base"].reindex(frame.index)
 
 
-def _lines(build: Build) -> pd.DataFrame:
+def known_fx(build: Build) -> pd.DataFrame:
+    """The landed fx rates known on AS_OF: currency, rate_date, rate_to_base."""
     fx = build.landed("erp", "fx_rates")
     fx = pd.DataFrame(
         {
@@ -57,7 +58,11 @@ def _lines(build: Build) -> pd.DataFrame:
             "rate_to_base": fx["rate_to_base"].astype(float),
         }
     )
-    fx = fx[fx["rate_date"] <= AS_OF_TS].drop_duplicates(["currency", "rate_date"])
+    return fx[fx["rate_date"] <= AS_OF_TS].drop_duplicates(["currency", "rate_date"])
+
+
+def _lines(build: Build) -> pd.DataFrame:
+    fx = known_fx(build)
     orders = _latest(build.landed("erp", "orders"), "order_id")
     orders["order_date"] = pd.to_datetime(orders["order_date"])
     orders = orders[

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from browser import ink, screenshot, visit_offline
-from dbt_build import AS_OF, Build
+from dbt_build import AS_OF, Build, install_build
 
 from kam_transforms.config import Settings
 
@@ -31,8 +31,7 @@ DOCS = REPO / "docs" if os.environ.get("KAM_UPDATE_SCREENSHOTS") == "1" else Non
 
 @pytest.fixture(scope="module")
 def published(build: Build, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    from kam_transforms.builds import finish_build, start_build
-    from kam_transforms.pipeline import dbt_target_dir, publish_marts, validate_build
+    from kam_transforms.pipeline import publish_marts, validate_build
 
     home = tmp_path_factory.mktemp("kam-cockpit")
     with pytest.MonkeyPatch.context() as patch:
@@ -40,13 +39,7 @@ def published(build: Build, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             patch.delenv(key)
         patch.setenv("KAM_HOME", str(home))
         settings = Settings.from_env()
-        settings.build_db.parent.mkdir(parents=True)
-        shutil.copy(build.db_path, settings.build_db)
-        dbt_target_dir(settings).mkdir(parents=True)
-        shutil.copy(build.root / "target" / "manifest.json", dbt_target_dir(settings))
-        shutil.copytree(build.lake_dir, settings.lake_dir)
-        record = start_build(settings.build_db, AS_OF)
-        finish_build(settings.build_db, record.build_id, "complete")
+        install_build(build, settings, with_lake=True)
         validation = validate_build(settings, AS_OF, "run-1")
         result = publish_marts(settings, AS_OF, "run-1")
         yield {"settings": settings, "publish": result, "validation": validation,

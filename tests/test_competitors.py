@@ -11,21 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from dbt_build import AS_OF, Build
-from test_account_plans import _latest, _rate_on
+from test_account_plans import _latest, _rate_on, known_fx
 
 AS_OF_TS = pd.Timestamp(AS_OF)
 
 
 def _opportunities(build: Build) -> pd.DataFrame:
-    fx = build.landed("erp", "fx_rates")
-    fx = pd.DataFrame(
-        {
-            "currency": fx["currency"],
-            "rate_date": pd.to_datetime(fx["rate_date"]),
-            "rate_to_base": fx["rate_to_base"].astype(float),
-        }
-    )
-    fx = fx[fx["rate_date"] <= AS_OF_TS].drop_duplicates(["currency", "rate_date"])
+    fx = known_fx(build)
     opp = _latest(build.landed("crm", "opportunities"), "opportunity_id")
     opp["competitor"] = opp["competitor"].str.strip()
     opp = opp[opp["competitor"].fillna("") != ""].copy()

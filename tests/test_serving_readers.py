@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from dbt_build import AS_OF, CUSTOMERS, Build
+from dbt_build import AS_OF, CUSTOMERS, Build, install_build
 
 from kam_transforms.config import Settings
 from kam_transforms.warehouse import mart_relations, publish
@@ -215,8 +215,7 @@ def tell(holder: subprocess.Popen[str], what: str) -> str:
 def published_home(build: Build, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A KAM_HOME whose build warehouse is the session's demo build, recorded as a complete
     build, validated and published once (run-1); the warehouse folder is kept pristine."""
-    from kam_transforms.builds import finish_build, start_build
-    from kam_transforms.pipeline import dbt_target_dir, publish_marts, validate_build
+    from kam_transforms.pipeline import publish_marts, validate_build
 
     home = tmp_path_factory.mktemp("kam-rw")
     with pytest.MonkeyPatch.context() as patch:
@@ -224,12 +223,7 @@ def published_home(build: Build, tmp_path_factory: pytest.TempPathFactory) -> It
             patch.delenv(key)
         patch.setenv("KAM_HOME", str(home))
         settings = Settings.from_env()
-        settings.build_db.parent.mkdir(parents=True)
-        shutil.copy(build.db_path, settings.build_db)
-        dbt_target_dir(settings).mkdir(parents=True)
-        shutil.copy(build.root / "target" / "manifest.json", dbt_target_dir(settings))
-        record = start_build(settings.build_db, AS_OF)
-        finish_build(settings.build_db, record.build_id, "complete")
+        install_build(build, settings)
         validate_build(settings, AS_OF, "run-1")
         publish_marts(settings, AS_OF, "run-1")
         shutil.copytree(settings.build_db.parent, home / "pristine")
