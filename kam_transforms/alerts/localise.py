@@ -15,6 +15,9 @@ from babel import Locale
 from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal, format_percent, parse_pattern
 
+from kam_transforms.addresses import LOCALES
+from kam_transforms.addresses import normalise_locale as supported_locale
+
 __all__ = [
     "LOCALES",
     "babel_locale",
@@ -27,16 +30,10 @@ __all__ = [
     "supported_locale",
 ]
 
-#: The locales the digests are written in; anything else reads English.
-LOCALES: tuple[str, ...] = ("en", "zh-CN")
 
+#: The digests' locales (kam_transforms.addresses.LOCALES) as Babel names them; any other
+#: tag reads English (supported_locale = addresses.normalise_locale, as routing decides).
 _BABEL = {"en": "en_US", "zh-CN": "zh_Hans_CN"}
-
-
-def supported_locale(locale: str | None) -> str:
-    """``zh-CN`` for zh-CN / zh_CN / zh-Hans-CN (any case), else ``en``."""
-    value = (locale or "").replace("_", "-").lower()
-    return "zh-CN" if value in {"zh-cn", "zh-hans-cn", "zh-hans", "zh"} else "en"
 
 
 @cache

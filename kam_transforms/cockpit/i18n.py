@@ -8,13 +8,13 @@ template) stays as the warehouse holds it.
 
 from __future__ import annotations
 
+from kam_transforms.addresses import LOCALES
 from kam_transforms.alerts.overview import ALERT_TYPE_LABEL, SEVERITY_LABEL
 
 __all__ = ["LOCALES", "LOCALE_ENV", "Labels", "labels", "resolve_locale"]
 
 #: The setting that picks the cockpit's language (``en`` by default).
 LOCALE_ENV = "KAM_REPORT_LOCALE"
-LOCALES = ("en", "zh-CN")
 
 _EN: dict[str, str] = {
     "title": "KAM cockpit",
