@@ -395,23 +395,18 @@ def _revenue_history(settings: Settings, as_of: date, customer_ids: list[str]) -
 
     if not customer_ids:
         return {}
-    first = date(as_of.year - (1 if as_of.month < 12 else 0), as_of.month % 12 + 1, 1)
-    months = [
-        date(first.year + (first.month - 1 + i) // 12, (first.month - 1 + i) % 12 + 1, 1)
-        for i in range(12)
-    ]
     with duck.connect(settings.serving_db, read_only=True) as con:
         rows = con.execute(
-            "select customer_id, month_start_date, revenue_base from fct_customer_monthly "
-            "where customer_id in (select unnest(?)) "
-            "and month_start_date >= ? and month_start_date <= ?",
-            [customer_ids, first, as_of],
+            "with months as (select unnest(generate_series(date_trunc('month', ?::date) "
+            "- interval 11 month, date_trunc('month', ?::date), interval 1 month))::date as m), "
+            "alerted as (select distinct unnest(?) as customer_id) "
+            "select a.customer_id, list(coalesce(f.revenue_base, 0) order by months.m) "
+            "from alerted a cross join months left join fct_customer_monthly f "
+            "on f.customer_id = a.customer_id and f.month_start_date = months.m "
+            "group by a.customer_id having count(f.customer_id) > 0",
+            [as_of, as_of, customer_ids],
         ).fetchall()
-    by_month: dict[str, dict[date, float]] = {}
-    for customer_id, month, revenue in rows:
-        day = month.date() if hasattr(month, "date") and callable(month.date) else month
-        by_month.setdefault(customer_id, {})[day] = float(revenue or 0)
-    return {c: [values.get(m, 0.0) for m in months] for c, values in by_month.items()}
+    return {customer_id: [float(v) for v in values] for customer_id, values in rows}
 
 
 def _margins(settings: Settings, customer_ids: list[str]) -> dict[str, float]:
