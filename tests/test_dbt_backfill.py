@@ -152,6 +152,10 @@ def test_recomputing_a_past_date_keeps_history_and_later_runs_equal(backfill: Ba
         _assert_intervals_valid(out_of_order, key)
         assert len(out_of_order) == len(in_order), name
         pd.testing.assert_frame_equal(out_of_order, in_order, check_like=True, obj=name)
+    scores = "select * from main_intermediate.int_health_scores_recorded order by all"
+    pd.testing.assert_frame_equal(
+        _query(backfill.out_of_order_db, scores), _query(backfill.db_path, scores),
+        obj="int_health_scores_recorded")
     # the recompute rebuilt the past date's marts as its first run did, with the history
     # read as of that date; the later run after it equals the in-order one
     for as_of in OUT_OF_ORDER:
@@ -173,6 +177,42 @@ def test_snapshot_validity_is_in_run_dates(backfill: Backfill) -> None:
         current = snap[snap["dbt_valid_to"].isna()]
         assert current[key].is_unique, name
         assert set(current[key]) == set(snap[key]), name
+
+
+def test_health_history_versions_a_customer_only_when_its_band_changes(
+    backfill: Backfill,
+) -> None:
+    """A score that moves within its band adds no version; a band change adds one. The
+    score of every run is in int_health_scores_recorded instead, one row per customer."""
+    snap = backfill.query("select * from main_snapshots.snap_customer_health")
+    versions = snap.groupby("customer_key").size()
+    runs = pd.concat(
+        [backfill.health[day][["customer_key", "health_score", "health_band"]].assign(day=day)
+         for day in DATES]  # fmt: skip
+    ).sort_values(["customer_key", "day"])
+    previous = runs.groupby("customer_key")[["health_score", "health_band"]].shift()
+    seen = previous["health_band"].notna()
+    band_changed = seen & (runs["health_band"] != previous["health_band"])
+    score_moved_in_band = seen & ~band_changed & (runs["health_score"] != previous["health_score"])
+    expected = 1 + band_changed.groupby(runs["customer_key"]).sum()
+    assert versions.sort_index().equals(expected.sort_index().astype(versions.dtype))
+    # both kinds occur in the demo history, so either rule breaking would show
+    assert band_changed.sum() > 10 and score_moved_in_band.sum() > 100
+    assert len(snap) == len(versions) + band_changed.sum() < len(runs)
+    for day in DATES:
+        in_force = _in_force(snap, day).set_index("customer_key")["health_band"]
+        computed = backfill.health[day].set_index("customer_key")["health_band"]
+        assert in_force.sort_index().equals(computed.sort_index()), day
+    # every run's score is recorded once per customer (the rerun of the last date replaced
+    # its rows), and the next run's previous score is that record
+    recorded = backfill.query(
+        "select run_date, customer_key, health_score "
+        "from main_intermediate.int_health_scores_recorded")
+    assert len(recorded) == len(runs)
+    merged = runs.assign(run_date=pd.to_datetime(runs["day"])).merge(
+        recorded, on=["run_date", "customer_key"], suffixes=("", "_recorded"))
+    assert len(merged) == len(runs)
+    assert (merged["health_score"] == merged["health_score_recorded"]).all()
 
 
 def test_tier_history_equals_what_each_run_computed(backfill: Backfill) -> None:

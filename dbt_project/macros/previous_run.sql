@@ -35,3 +35,42 @@
     where 1 = 0
     {%- endif %}
 {%- endmacro %}
+
+
+{#
+    The rows a model that records one row per key and run date (int_health_scores_recorded)
+    holds for the latest run date recorded before var('as_of_date'): the previous run's
+    values. Only that date's rows are read, so the cost stays one run's rows however many
+    runs are kept (the rows are appended in run-date order, DuckDB skips the others by their
+    zone maps). Read without ref() (the model is built from the one that reads it); before it
+    exists this yields no rows of the given columns and types.
+
+    columns: list of (name, sql type) pairs, the first being the key.
+#}
+{% macro previous_recorded_run(model_name, date_column, columns) -%}
+    {%- set relation = none -%}
+    {%- if execute -%}
+        {%- set relation = adapter.get_relation(
+            database=target.database,
+            schema=generate_schema_name('intermediate', none) | trim,
+            identifier=model_name,
+        ) -%}
+    {%- endif -%}
+    {%- if relation is not none %}
+    select
+        {%- for name, type in columns %}
+        cast({{ name }} as {{ type }}) as {{ name }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ relation }}
+    where {{ date_column }} = (
+        select max({{ date_column }}) from {{ relation }}
+        where {{ date_column }} < {{ as_of_date() }}
+    )
+    {%- else %}
+    select
+        {%- for name, type in columns %}
+        cast(null as {{ type }}) as {{ name }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    where 1 = 0
+    {%- endif %}
+{%- endmacro %}

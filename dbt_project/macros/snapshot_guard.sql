@@ -28,3 +28,17 @@
         where dbt_valid_to = {{ snapshot_get_time() }} and {{ is_latest_run_date() }}
     {%- endif -%}
 {%- endmacro %}
+
+
+{#
+    Pre-hook of a model that records one row per key and run date (int_health_scores_recorded):
+    when this run is of the latest run date, remove the rows a previous run of the same date
+    recorded, so the rerun replaces them. A no-op on a recompute of a past date and before
+    the model exists.
+#}
+{% macro undo_run_date_rows(date_column) -%}
+    {%- if execute and load_relation(this) is not none -%}
+        delete from {{ this }}
+        where {{ date_column }} = {{ as_of_date() }} and {{ is_latest_run_date() }}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,8 +1,9 @@
 -- One row per ordering customer (dim_customers rows with an order) as of the run date:
 -- six 0-100 components (revenue trend, payment discipline, satisfaction, open complaints,
 -- engagement recency, relationship changes), their weighted score (var health_weights),
--- a band (green, yellow, red) and the trend against the previous run's score (snapshot
--- snap_customer_health).
+-- a band (green, yellow, red) and the trend against the previous run's score
+-- (int_health_scores_recorded; the band of the previous run from snapshot
+-- snap_customer_health, which versions a customer only when its band changes).
 -- Missing data is unknown, never good or bad news: payment discipline is null for a customer
 -- without an invoice due in the trailing window or overdue; satisfaction, open complaints and
 -- engagement are null for everyone when surveys, tickets or activities never landed
@@ -34,12 +35,20 @@ unknown_components as (
 
 ),
 
-previous_run as (
+previous_run_band as (
 
     {{ previous_run_state('snap_customer_health', [
         ('customer_key', dbt.type_string()),
-        ('health_score', type_double()),
         ('health_band', dbt.type_string()),
+    ]) }}
+
+),
+
+previous_run_score as (
+
+    {{ previous_recorded_run('int_health_scores_recorded', 'run_date', [
+        ('customer_key', dbt.type_string()),
+        ('health_score', type_double()),
     ]) }}
 
 ),
@@ -153,12 +162,12 @@ final as (
             when scored.health_score >= {{ var('health_yellow_min_score') }} then 'yellow'
             else 'red'
         end as health_band,
-        previous_run.health_score as previous_health_score,
-        previous_run.health_band as previous_health_band,
+        previous_run_score.health_score as previous_health_score,
+        previous_run_band.health_band as previous_health_band,
         case
-            when previous_run.health_score is null then 'same'
-            when scored.health_score >= previous_run.health_score + {{ tolerance }} then 'up'
-            when scored.health_score <= previous_run.health_score - {{ tolerance }} then 'down'
+            when previous_run_score.health_score is null then 'same'
+            when scored.health_score >= previous_run_score.health_score + {{ tolerance }} then 'up'
+            when scored.health_score <= previous_run_score.health_score - {{ tolerance }} then 'down'
             else 'same'
         end as health_trend,
         cast(scored.revenue_trend_score as {{ type_double() }}) as revenue_trend_score,
@@ -168,8 +177,10 @@ final as (
         cast(scored.engagement_recency_score as {{ type_double() }}) as engagement_recency_score,
         cast(scored.relationship_changes_score as {{ type_double() }}) as relationship_changes_score
     from scored
-    left join previous_run
-        on scored.customer_key = previous_run.customer_key
+    left join previous_run_band
+        on scored.customer_key = previous_run_band.customer_key
+    left join previous_run_score
+        on scored.customer_key = previous_run_score.customer_key
 
 )
 
