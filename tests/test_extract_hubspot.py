@@ -4,10 +4,12 @@ exactly-once, incremental by last-modified, archived records as soft deletes, 40
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -206,7 +208,11 @@ def test_search_past_the_result_cap_restarts_from_the_last_timestamp(exports: Pa
     with DemoCrmServer(exports, TOKEN, search_cap=40) as server:
         connector = HubSpotConnector(server.base_url, TOKEN, page_size=20, search_cap=40)
         window = Window(AS_OF, None, datetime(2026, 11, 1, tzinfo=UTC), Path("unused"))
-        got = connector.fetch(entity("crm", "activities"), window).frame
+        fetched = connector.fetch(entity("crm", "activities"), window)
+        got = pd.concat(
+            [pa.Table.from_batches([b]).to_pandas() if isinstance(b, pa.RecordBatch) else b
+             for part in fetched.parts for b in part.chunks()]  # fmt: skip
+        )
         restarts = [
             r for r in server.requests if r["path"].endswith("/search") and "after" not in r["body"]
         ]
@@ -233,3 +239,84 @@ def test_a_change_indexed_late_inside_the_look_back_lands(exports: Path, tmp_pat
     assert second["watermark"] == first["watermark"]
     got = landed(lake, "opportunities", later).set_index("opportunity_id")["amount"]
     assert got.to_dict() == {"OPP-00000001": "999.5", "OPP-00000002": "1"}
+
+
+def test_small_batches_land_what_one_batch_lands(exports: Path, tmp_path: Path) -> None:
+    """With 50-record batches (20-record pages) an extract lands exactly the rows, the
+    quarantined rows (reasons, row numbers) and the batch id of a one-batch extract; the
+    connector never hands the landing more than 50 rows at once."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    class Spy(HubSpotConnector):
+        """Records the size and kind of every batch the connector hands to the landing."""
+
+        sizes: list[tuple[int, bool]]
+
+        def fetch(self, ent, window):
+            fetched = super().fetch(ent, window)
+            (part,) = fetched.parts
+
+            def chunks():
+                for b in part.chunks():
+                    self.sizes.append((b.num_rows, isinstance(b, pa.RecordBatch)))
+                    yield b
+
+            fetched.parts = [replace(part, chunks=chunks)]
+            return fetched
+
+    base = tmp_path / "base"
+    run_extract(FileDropConnector(exports), entity("erp", "fx_rates"), base, AS_OF, validate=False)
+    loaded = datetime(2026, 11, 1, 6, tzinfo=UTC)
+    names = ("opportunities", "activities", "owners")
+    results: dict[str, dict[str, dict]] = {}
+    with DemoCrmServer(exports, TOKEN) as server:
+        # bad rows in the first pages and the last, and an archived deal (a soft delete)
+        deals = sorted(server.store["deals"])
+        for oid in (deals[1], deals[-2]):
+            server.update("deals", oid, {"amount": "-5"}, at="2026-10-30T10:00:00Z")
+        server.update("deals", deals[40], {"hs_deal_stage_probability": "7"},
+                      at="2026-10-30T10:30:00Z")  # fmt: skip
+        server.archive("deals", deals[60], at="2026-10-30T11:00:00Z")
+        small = Spy(server.base_url, TOKEN, page_size=20, batch_rows=50, backoff=0.01)
+        one = Spy(server.base_url, TOKEN, page_size=20, batch_rows=1_000_000, backoff=0.01)
+        for label, connector in (("small", small), ("one", one)):
+            connector.sizes = []
+            shutil.copytree(base, tmp_path / label)
+            results[label] = {
+                n: run_extract(connector, entity("crm", n), tmp_path / label, AS_OF,
+                               loaded_at=loaded)  # fmt: skip
+                for n in ("owners", "opportunities", "activities")
+            }
+    deals_run = results["small"]["opportunities"]
+    assert deals_run["rows_in"] > 100 and deals_run["rows_quarantined"] == 3
+    assert deals_run["quarantine_reasons"] == {"negative_amount": 2, "probability_out_of_range": 1}
+    assert results["small"]["activities"]["rows_in"] > 100
+    for name in names:
+        ours, theirs = results["small"][name], results["one"][name]
+        for key in ("batch_id", "rows_in", "rows_landed", "rows_quarantined",
+                    "quarantine_reasons", "watermark"):  # fmt: skip
+            assert ours[key] == theirs[key], (name, key)
+        assert ours["stats"]["records"] == theirs["stats"]["records"], name
+        for zone in ("raw", "quarantine"):
+            folder = f"{zone}/crm/{name}/as_of={AS_OF}"
+            got, want = (list((tmp_path / label / folder).glob("*.parquet"))
+                         for label in ("small", "one"))  # fmt: skip
+            assert len(got) == len(want), (name, zone)
+            if got:
+                pd.testing.assert_frame_equal(
+                    pq.read_table(got[0]).to_pandas(), pq.read_table(want[0]).to_pandas(),
+                    obj=f"{name} {zone}")  # fmt: skip
+    archived = landed(tmp_path / "small", "opportunities", AS_OF).set_index("opportunity_id")
+    assert archived.loc[deals[60], "is_deleted"] == "true"
+    quarantined = pq.read_table(
+        next((tmp_path / "small" / f"quarantine/crm/opportunities/as_of={AS_OF}").glob("*.parquet"))
+    ).to_pandas()
+    assert sorted(quarantined["opportunity_id"]) == sorted([deals[1], deals[40], deals[-2]])
+    # the batches: all Arrow, never more than the setting; one per spec and kind otherwise
+    assert all(is_arrow for _, is_arrow in small.sizes + one.sizes)
+    assert max(n for n, _ in small.sizes) == 50
+    total = sum(r["rows_in"] for r in results["small"].values())
+    assert sum(n for n, _ in small.sizes) == sum(n for n, _ in one.sizes) == total
+    assert len(small.sizes) >= total // 50 + 1
+    assert len(one.sizes) == len(names)  # the whole entity in one batch

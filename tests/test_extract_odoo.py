@@ -210,3 +210,89 @@ def test_connection_from_airflow_or_env(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.delenv("AIRFLOW_CONN_ERP_ODOO")
     monkeypatch.setenv("KAM_ODOO_DSN", DSN)
     assert OdooConnector.from_airflow_or_env().conninfo == DSN
+
+
+def _landed_batch(lake: Path, zone: str, name: str, day: date) -> pd.DataFrame | None:
+    files = list((lake / zone / "erp" / name / f"as_of={day}").glob("*.parquet"))
+    return pq.read_table(files[0]).to_pandas() if files else None
+
+
+def test_small_batches_land_what_one_batch_lands(schema: str, tmp_path: Path) -> None:
+    """With 50-row batches a multi-batch extract of order lines lands exactly the rows,
+    quarantined rows (reasons, row numbers), tombstones and batch id of a one-batch
+    extract; the connector never hands the landing more than 50 rows at once."""
+    from dataclasses import replace
+
+    import psycopg
+    import pyarrow as pa
+
+    class Spy(OdooConnector):
+        """Records the size and kind of every batch the connector hands to the landing."""
+
+        sizes: list[tuple[int, bool]]
+
+        def fetch(self, ent, window):
+            fetched = super().fetch(ent, window)
+            (part,) = fetched.parts
+
+            def chunks():
+                for b in part.chunks():
+                    self.sizes.append((b.num_rows, isinstance(b, pa.RecordBatch)))
+                    yield b
+
+            fetched.parts = [replace(part, chunks=chunks)]
+            return fetched
+
+    base = tmp_path / "base"
+    for name in ("fx_rates", "products", "orders"):
+        run_extract(OdooConnector(DSN, schema), entity("erp", name), base, AS_OF)
+    # bad rows spread over the batches: negative prices, a discount above 100 %
+    for line in (3, 77, 150):
+        odoo_update(DSN, schema, "sale_order_line", line, {"price_unit": -1},
+                    at("2026-10-30T08:00:00"))  # fmt: skip
+    odoo_update(DSN, schema, "sale_order_line", 120, {"discount": 250}, at("2026-10-30T09:00:00"))
+    lines = entity("erp", "order_lines")
+    loaded = datetime(2026, 11, 1, 6, tzinfo=UTC)
+    small, one = Spy(DSN, schema, batch_rows=50), Spy(DSN, schema, batch_rows=1_000_000)
+    results: dict[str, list[dict[str, object]]] = {"small": [], "one": []}
+    for label, connector in (("small", small), ("one", one)):
+        connector.sizes = []
+        lake = tmp_path / label
+        shutil.copytree(base, lake)
+        results[label].append(run_extract(connector, lines, lake, AS_OF, loaded_at=loaded))
+    # then 60 lines are hard-deleted (tombstones over two batches) and one changes
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute(f'delete from "{schema}".sale_order_line where id between 200 and 259')
+    odoo_update(DSN, schema, "sale_order_line", 5, {"product_uom_qty": 7},
+                at("2026-11-01T09:00:00"))  # fmt: skip
+    for label, connector in (("small", small), ("one", one)):
+        results[label].append(
+            run_extract(connector, lines, tmp_path / label, NEXT, loaded_at=loaded))  # fmt: skip
+
+    first, second = results["small"]
+    assert first["rows_in"] > 1_000 and first["rows_quarantined"] == 4
+    assert first["quarantine_reasons"] == {"discount_pct_out_of_range": 1, "negative_unit_price": 3}
+    changed = second["stats"]["changed"]  # line 5, and what the look-back reads again
+    assert changed >= 1 and (second["rows_in"], second["stats"]["deleted"]) == (changed + 60, 60)
+    for ours, theirs in zip(results["small"], results["one"], strict=True):
+        for key in ("batch_id", "rows_in", "rows_landed", "rows_quarantined",
+                    "quarantine_reasons", "watermark", "stats"):  # fmt: skip
+            assert ours[key] == theirs[key], key
+    for day in (AS_OF, NEXT):
+        for zone in ("raw", "quarantine"):
+            got = _landed_batch(tmp_path / "small", zone, "order_lines", day)
+            want = _landed_batch(tmp_path / "one", zone, "order_lines", day)
+            assert (got is None) == (want is None), (zone, day)
+            if got is not None and want is not None:
+                pd.testing.assert_frame_equal(got, want, obj=f"{zone} {day}")
+    quarantined = _landed_batch(tmp_path / "small", "quarantine", "order_lines", AS_OF)
+    assert quarantined is not None and quarantined["_row_number"].nunique() == 4
+    tombstones = _landed_batch(tmp_path / "small", "raw", "order_lines", NEXT)
+    assert tombstones is not None
+    assert (tombstones["is_deleted"] == "true").sum() == 60
+    # the batches: all Arrow, never more than the setting, the whole entity in one otherwise
+    assert all(is_arrow for _, is_arrow in small.sizes + one.sizes)
+    assert max(n for n, _ in small.sizes) == 50
+    assert sum(n for n, _ in small.sizes) == first["rows_in"] + second["rows_in"]
+    assert len(small.sizes) >= (first["rows_in"] // 50) + 2
+    assert [n for n, _ in one.sizes] == [first["rows_in"], changed, 60]

@@ -18,6 +18,11 @@ How it reads (and why):
   them all; archived owners are ``is_active = false``. The API has no manager or locale
   (they land empty; the owner directory file drop supplies them) and, where the portal has
   teams, ``teams`` (the primary one lands as ``team`` and ``team_id``).
+- **Batches**: the records are read page by page while the landing consumes them and handed
+  over as Arrow record batches of at most ``batch_rows`` (``KAM_EXTRACT_BATCH_ROWS``) rows
+  (:mod:`kam_transforms.extract.batches`); associations are read per batch. What grows with
+  the portal is only the set of ids one search has returned (to skip repeats after a
+  restart at the result cap), never the records.
 - **Failures**: 429 waits ``Retry-After`` (else exponential backoff), 5xx and connection
   errors back off exponentially, both up to ``max_retries``; 401/403 stop at once with
   :class:`HubSpotAuthError`. The token is sent only in the ``Authorization`` header and
@@ -45,12 +50,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 import pandas as pd
 
 from kam_transforms.entities import Entity
+from kam_transforms.extract.batches import batch_rows as batch_rows_setting
+from kam_transforms.extract.batches import batched, record_batch
 from kam_transforms.extract.files import ExtractError
+from kam_transforms.extract.landing import Part
 from kam_transforms.extract.run import Fetched, Window
 
 __all__ = [
@@ -482,6 +491,19 @@ class HubSpotClient:
         return out
 
 
+def _archived_in(obj: dict[str, Any], window: Window) -> bool:
+    """An archived record archived (else last updated) inside the window."""
+    at = _parse_ts(obj.get("archivedAt")) or _parse_ts(obj.get("updatedAt"))
+    return bool(at and (window.since is None or at > window.since) and at < window.until)
+
+
+@dataclass
+class _Read:
+    """What a streamed fetch has seen so far: the largest modification time."""
+
+    cursor_max: datetime | None = None
+
+
 def _message(resp: Any) -> str:
     try:
         body = resp.json()
@@ -506,6 +528,7 @@ class HubSpotConnector:
         token: str,
         plan_object: str | None = None,
         complaint_categories: tuple[str, ...] | None = None,
+        batch_rows: int | None = None,
         **client_options: Any,
     ) -> None:
         self.plan_object = plan_object or os.environ.get(PLAN_OBJECT_ENV) or DEFAULT_PLAN_OBJECT
@@ -519,6 +542,8 @@ class HubSpotConnector:
                 f"'token') or {TOKEN_ENV}"
             )
         self.client = HubSpotClient(base_url, token, **client_options)
+        #: The most records handed to the landing at once (and read per associations group).
+        self.batch_rows = batch_rows_setting(batch_rows)
 
     @classmethod
     def from_airflow_or_env(
@@ -559,105 +584,144 @@ class HubSpotConnector:
             return (ObjectSpec(self.plan_object),)
         return OBJECTS[entity_name]
 
-    def _owners(self) -> pd.DataFrame:
+    def _owners(self) -> Iterator[dict[str, Any]]:
         """Owners as HubSpot's owners API v3 has them (``PublicOwner``: id, email, firstName,
         lastName, userId, createdAt, updatedAt, archived, teams). It has no manager and no
         locale: ``manager_email`` and ``locale`` land empty (the owner directory,
         ``crm/owner_directory``, supplies them); ``team``/``team_id`` are the owner's primary
         team (``teams[].primary``, else the first), empty where the portal has no teams."""
-        rows = []
         for archived in (False, True):
             for o in self.client.owners(archived):
                 name = " ".join(x for x in (o.get("firstName"), o.get("lastName")) if x) or None
                 teams = [t for t in o.get("teams") or [] if isinstance(t, dict)]
                 team = next((t for t in teams if t.get("primary")), teams[0] if teams else {})
-                rows.append(
-                    {
-                        "owner_id": str(o["id"]),
-                        "full_name": name,
-                        "email": o.get("email"),
-                        "manager_email": None,
-                        "locale": None,
-                        "is_active": "false" if o.get("archived") or archived else "true",
-                        "team": team.get("name"),
-                        "team_id": str(team["id"]) if team.get("id") is not None else None,
-                    }
-                )
-        return pd.DataFrame(rows, columns=[*_OWNER_COLUMNS, "team", "team_id"])
+                yield {
+                    "owner_id": str(o["id"]),
+                    "full_name": name,
+                    "email": o.get("email"),
+                    "manager_email": None,
+                    "locale": None,
+                    "is_active": "false" if o.get("archived") or archived else "true",
+                    "team": team.get("name"),
+                    "team_id": str(team["id"]) if team.get("id") is not None else None,
+                }
 
     def fetch(self, ent: Entity, window: Window) -> Fetched:
+        """The window's records as one part of record batches of at most ``batch_rows`` rows,
+        read page by page while the landing consumes them.
+
+        The first page is read here (the columns are those of the first record); the rest
+        when the landing iterates the part. ``cursor_max`` and ``stats`` of the returned
+        :class:`Fetched` are filled in once the part has been read (``run_extract`` reads
+        them after landing).
+        """
         before = dict(self.client.stats)
-        if ent.name == "owners":
-            frame = self._owners()
-            return Fetched(
-                frame=frame,
-                origin=f"{self.client.base_url}/crm/v3/owners",
-                stats=self._stats(before, {"owners": len(frame)}),
-            )
-        if ent.name not in OBJECTS:
-            raise ExtractError(f"{ent.source}/{ent.name}: HubSpot has no object for this entity")
-        properties = sorted(set(PROPERTIES[ent.name].values()) | {"hs_object_id"})
-        rows: list[dict[str, Any]] = []
-        cursor_max: datetime | None = None
         counts: dict[str, int] = {}
-        specs = self.specs(ent.name)
+        read = _Read()
+        if ent.name == "owners":
+            rows: Iterator[dict[str, Any]] = self._owners()
+            columns = [*_OWNER_COLUMNS, "team", "team_id"]
+            origin = f"{self.client.base_url}/crm/v3/owners"
+            first = next(rows, None)
+        else:
+            if ent.name not in OBJECTS:
+                raise ExtractError(
+                    f"{ent.source}/{ent.name}: HubSpot has no object for this entity"
+                )
+            specs = self.specs(ent.name)
+            rows = self._records(ent.name, specs, window, counts, read)
+            types = ",".join(s.object_type for s in specs)
+            origin = f"{self.client.base_url}/crm/v3/objects/{types}"
+            first = next(rows, None)
+            # every record of an entity has the same canonical columns: the first's
+            columns = list(dict.fromkeys([*ent.columns, "is_deleted", *(first or [])]))
+        fetched = Fetched(frame=None, origin=origin)
+        size = self.batch_rows
+
+        def chunks() -> Iterator[Any]:
+            stream = chain([first] if first is not None else [], rows)
+            n = 0
+            for group in batched(stream, size):
+                n += len(group)
+                yield record_batch(columns, [tuple(r.get(c) for c in columns) for r in group])
+            if ent.name == "owners":
+                counts["owners"] = n
+            fetched.cursor_max = read.cursor_max
+            fetched.stats = self._stats(before, counts)
+
+        fetched.parts = [Part(origin, tuple(columns), chunks)]
+        return fetched
+
+    def _records(
+        self,
+        entity_name: str,
+        specs: tuple[ObjectSpec, ...],
+        window: Window,
+        counts: dict[str, int],
+        read: _Read,
+    ) -> Iterator[dict[str, Any]]:
+        """Canonical rows of every spec: the changed live records, then the archived ones,
+        in groups of at most ``batch_rows`` (one associations read per group)."""
+        properties = sorted(set(PROPERTIES[entity_name].values()) | {"hs_object_id"})
         for spec in specs:
             props = sorted(set(properties) | {spec.cursor})
+            live = self.client.search(spec, props, window.since, window.until)
             try:
-                live = list(self.client.search(spec, props, window.since, window.until))
+                head = next(live, None)
             except HubSpotNotFound:
-                if ent.name != "account_plans":
+                if entity_name != "account_plans":
                     raise
                 # A portal without the plan object has no plans (the entity is optional).
                 log.warning("HubSpot has no object %s: no account plans", spec.object_type)
                 counts[f"{spec.object_type}_absent"] = 1
                 continue
-            archived = []
-            for obj in self.client.list_objects(spec.object_type, props, archived=True):
-                at = _parse_ts(obj.get("archivedAt")) or _parse_ts(obj.get("updatedAt"))
-                if at and (window.since is None or at > window.since) and at < window.until:
-                    archived.append(obj)
-            objects = live + archived
-            ids = [str(o["id"]) for o in objects]
-            assoc = {
-                to: self.client.associations(spec.object_type, to, ids) if ids else {}
-                for to in spec.associations
-            }
-            for obj in objects:
-                oid = str(obj["id"])
-                rows.append(
-                    _canonical_row(
-                        ent.name,
-                        spec,
-                        obj,
-                        {to: m[oid] for to, m in assoc.items() if oid in m},
-                        self.complaint,
-                    )
-                )
-                stamps = [
-                    _parse_ts((obj.get("properties") or {}).get(spec.cursor)),
-                    _parse_ts(obj.get("updatedAt")),
-                ]
-                if obj.get("archived"):
-                    stamps.append(_parse_ts(obj.get("archivedAt")))
-                for ts in stamps:
-                    if (
-                        ts is not None
-                        and ts < window.until
-                        and (cursor_max is None or ts > cursor_max)
-                    ):
-                        cursor_max = ts
-            counts[spec.object_type] = len(live)
-            counts[f"{spec.object_type}_archived"] = len(archived)
-        columns = list(dict.fromkeys([*ent.columns, "is_deleted", *(rows[0] if rows else [])]))
-        frame = pd.DataFrame(rows, columns=columns)
-        types = ",".join(s.object_type for s in specs)
-        return Fetched(
-            frame=frame,
-            origin=f"{self.client.base_url}/crm/v3/objects/{types}",
-            cursor_max=cursor_max,
-            stats=self._stats(before, counts),
-        )
+            live_objects = chain([head] if head is not None else [], live)
+            archived = (
+                obj
+                for obj in self.client.list_objects(spec.object_type, props, archived=True)
+                if _archived_in(obj, window)
+            )
+            for kind, objects in (("", live_objects), ("_archived", archived)):
+                key = f"{spec.object_type}{kind}"
+                counts[key] = 0
+                for group in batched(objects, self.batch_rows):
+                    counts[key] += len(group)
+                    yield from self._rows(entity_name, spec, group, window, read)
+
+    def _rows(
+        self,
+        entity_name: str,
+        spec: ObjectSpec,
+        objects: list[dict[str, Any]],
+        window: Window,
+        read: _Read,
+    ) -> Iterator[dict[str, Any]]:
+        """One group of records as canonical rows, with their associations; tracks the
+        largest modification time before the window's end."""
+        ids = [str(o["id"]) for o in objects]
+        assoc = {
+            to: self.client.associations(spec.object_type, to, ids) for to in spec.associations
+        }
+        for obj in objects:
+            oid = str(obj["id"])
+            yield _canonical_row(
+                entity_name,
+                spec,
+                obj,
+                {to: m[oid] for to, m in assoc.items() if oid in m},
+                self.complaint,
+            )
+            stamps = [
+                _parse_ts((obj.get("properties") or {}).get(spec.cursor)),
+                _parse_ts(obj.get("updatedAt")),
+            ]
+            if obj.get("archived"):
+                stamps.append(_parse_ts(obj.get("archivedAt")))
+            for ts in stamps:
+                if ts is not None and ts < window.until and (
+                    read.cursor_max is None or ts > read.cursor_max
+                ):
+                    read.cursor_max = ts
 
     def _stats(self, before: dict[str, int], records: dict[str, int]) -> dict[str, Any]:
         delta = {k: v - before.get(k, 0) for k, v in self.client.stats.items()}

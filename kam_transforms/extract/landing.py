@@ -36,7 +36,6 @@ import hashlib
 import logging
 import os
 import re
-import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -62,6 +61,7 @@ from kam_transforms.extract.rowrules import (
     kind_of,
 )
 from kam_transforms.extract.rules import rules_for
+from kam_transforms.extract.scratch import connect_spilling, work_folder
 from kam_transforms.extract.snapshot import (
     Snapshot,
     check_not_empty,
@@ -92,8 +92,6 @@ log = logging.getLogger(__name__)
 #: Test hook: seconds to sleep after the batch is written to its temporary file and before
 #: it is renamed into place (lets a test kill an extract at the worst moment).
 PAUSE_ENV = "KAM_EXTRACT_PAUSE_BEFORE_PUBLISH"
-#: DuckDB's memory limit while landing (whole-batch checks spill beyond it).
-MEMORY_ENV = "KAM_LANDING_MEMORY_LIMIT"
 #: The most rows the row rules hold at once.
 CHUNK_ROWS = 100_000
 
@@ -342,23 +340,7 @@ def landed_currencies(lake_dir: Path) -> set[str]:
     return out
 
 
-
-
 # --------------------------------------------------------------------------- pass 2: DuckDB
-
-
-def _connect(spill: Path) -> duckdb.DuckDBPyConnection:
-    from kam_transforms.duck import SIZE_PATTERN, connect
-
-    limit = os.environ.get(MEMORY_ENV, "").strip() or "1GB"
-    if not SIZE_PATTERN.match(limit):
-        raise ValueError(f"{MEMORY_ENV}={limit!r}: expected a size (1GB) or a share (10%)")
-    con = connect()
-    # Both values are checked above / made here: a size and a temporary folder of our own.
-    con.execute(f"set memory_limit = '{limit.strip()}'")
-    con.execute("set temp_directory = '" + str(spill).replace("'", "''") + "'")
-    con.execute("set preserve_insertion_order = true")
-    return con
 
 
 @dataclass(frozen=True)
@@ -440,20 +422,6 @@ def _clean_stale_tmp(directory: Path) -> None:
             except PermissionError:
                 continue
         stale.unlink(missing_ok=True)
-
-
-def _cleanup_work(work: Path) -> None:
-    """Remove the landing folders of extracts that died (their pid no longer runs)."""
-    for folder in work.glob("*-*"):
-        owner = re.fullmatch(r"(\d+)-[0-9a-f]+", folder.name)
-        if owner is None:
-            continue
-        try:
-            os.kill(int(owner.group(1)), 0)
-        except ProcessLookupError:
-            shutil.rmtree(folder, ignore_errors=True)
-        except PermissionError:
-            continue
 
 
 def _publish(
@@ -547,30 +515,26 @@ def land_parts(
         if directory.exists():
             _clean_stale_tmp(directory)
     # The staged rows and DuckDB's spill files: a folder of this process's own in the lake.
-    work = Path(lake_dir) / "_landing"
-    _cleanup_work(work)
-    spill = work / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    spill.mkdir(parents=True)
-    staged_path = spill / "staged.parquet"
     written: list[Path] = []
-    try:
-        staged = _stage(
-            parts, ent, order, staged_path, known_currencies, fx_landed, formats or {},
-            chunk_rows, owners,
-        )  # fmt: skip
-        for part in parts:
-            staged.digest.update(part.origin.encode("utf-8"))
-        batch_id = f"{ent.source}-{ent.name}-{as_of:%Y%m%d}-{staged.digest.hexdigest()[:12]}"
-        with _connect(spill) as con:
-            counts, raw_tmp, q_tmp = _check_and_write(
-                con, staged, ent, order, lake_dir, as_of, raw_dir, q_dir, batch_id, loaded,
-                known_currencies if validate else None, validate, snapshot, origin, written,
+    with work_folder(lake_dir) as spill:
+        staged_path = spill / "staged.parquet"
+        try:
+            staged = _stage(
+                parts, ent, order, staged_path, known_currencies, fx_landed, formats or {},
+                chunk_rows, owners,
             )  # fmt: skip
-        raw_path, q_path = _publish(raw_tmp, q_tmp, raw_dir, q_dir, batch_id)
-    finally:
-        for path in written:
-            path.unlink(missing_ok=True)
-        shutil.rmtree(spill, ignore_errors=True)
+            for part in parts:
+                staged.digest.update(part.origin.encode("utf-8"))
+            batch_id = f"{ent.source}-{ent.name}-{as_of:%Y%m%d}-{staged.digest.hexdigest()[:12]}"
+            with connect_spilling(spill) as con:
+                counts, raw_tmp, q_tmp = _check_and_write(
+                    con, staged, ent, order, lake_dir, as_of, raw_dir, q_dir, batch_id, loaded,
+                    known_currencies if validate else None, validate, snapshot, origin, written,
+                )  # fmt: skip
+            raw_path, q_path = _publish(raw_tmp, q_tmp, raw_dir, q_dir, batch_id)
+        finally:
+            for path in written:
+                path.unlink(missing_ok=True)
     outcome = BatchOutcome(
         **counts, path=str(raw_path), quarantine_path=str(q_path) if q_path else None
     )

@@ -1,12 +1,20 @@
 """Odoo connector: the ERP entities from an Odoo PostgreSQL database, incrementally.
 
-One read-only ``REPEATABLE READ`` transaction per entity reads
+One read-only ``REPEATABLE READ`` transaction per entity reads, through server-side (named)
+cursors ``fetchmany`` record batches at a time (``batch_rows``, ``KAM_EXTRACT_BATCH_ROWS``),
+while the landing consumes them (:mod:`kam_transforms.extract.batches`; no step holds the
+entity in memory):
 
 - the rows changed in the window, ``since < write_date < until`` (Odoo keeps ``write_date``
   in naive UTC), mapped to the canonical columns by a fixed query per entity;
-- the entity's full key set (one cheap ``select <key>``): keys landed before this as-of date
-  that are gone from Odoo (Odoo's ``unlink`` hard-deletes rows) land as tombstones with
-  ``is_deleted = true``; archived partners/products (``active = false``) land as soft deletes.
+- the entity's full key set (one cheap ``select <key>``), streamed into DuckDB: keys landed
+  before this as-of date that are gone from Odoo (Odoo's ``unlink`` hard-deletes rows) land
+  as tombstones with ``is_deleted = true``, found by an anti-join with the landed state in
+  DuckDB (:mod:`kam_transforms.extract.lake`); archived partners/products
+  (``active = false``) land as soft deletes.
+
+The transaction stays open while the landing reads the batches (row rules run on each as it
+arrives), so a large first load holds one read-only snapshot for its duration.
 
 Identifiers come only from the fixed queries below (the schema name is checked and quoted);
 values (window bounds, as-of date, company currency) are bound parameters. Before reading, the
@@ -23,16 +31,19 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import pandas as pd
-
 from kam_transforms.entities import Entity
+from kam_transforms.extract.batches import batch_rows as batch_rows_setting
+from kam_transforms.extract.batches import record_batch
 from kam_transforms.extract.files import ExtractError
-from kam_transforms.extract.landing import SchemaDriftError, landed_rows
+from kam_transforms.extract.lake import create_live, quote, state_files
+from kam_transforms.extract.landing import Part, SchemaDriftError
 from kam_transforms.extract.run import Fetched, Window
+from kam_transforms.extract.scratch import scratch_duckdb
 
 __all__ = ["QUERIES", "OdooConnector", "OdooQuery"]
 
@@ -223,7 +234,11 @@ class OdooConnector:
     incremental = True
 
     def __init__(
-        self, conninfo: str, schema: str = "public", company_currency: str = "USD"
+        self,
+        conninfo: str,
+        schema: str = "public",
+        company_currency: str = "USD",
+        batch_rows: int | None = None,
     ) -> None:
         if not conninfo:
             raise ExtractError(
@@ -234,6 +249,8 @@ class OdooConnector:
         self.conninfo = conninfo
         self.schema = schema
         self.company_currency = company_currency
+        #: The most rows read from a cursor and handed to the landing at once.
+        self.batch_rows = batch_rows_setting(batch_rows)
 
     @classmethod
     def from_airflow_or_env(cls, conn_id: str = "erp_odoo") -> OdooConnector:
@@ -295,11 +312,37 @@ class OdooConnector:
         return sql.SQL(template).format(s=sql.Identifier(self.schema))
 
     def fetch(self, ent: Entity, window: Window) -> Fetched:
+        """The window's changed rows, then tombstones for hard-deleted keys, as one part of
+        record batches of at most ``batch_rows`` rows, read while the landing consumes it.
+
+        The columns are checked here (a missing one fails before anything is read); the
+        rows are read when the landing iterates the part, in one read-only ``REPEATABLE
+        READ`` transaction through server-side (named) cursors, ``fetchmany`` at a time.
+        ``cursor_max`` and ``stats`` of the returned :class:`Fetched` are filled in once the
+        part has been read (``run_extract`` reads them after landing).
+        """
         import psycopg
-        from psycopg import sql
 
         if ent.name not in QUERIES:
             raise ExtractError(f"{ent.source}/{ent.name}: no Odoo query for this entity")
+        with psycopg.connect(self.conninfo) as conn, conn.cursor() as cur:
+            self._check_columns(cur, ent, QUERIES[ent.name])
+        selected = list(QUERIES[ent.name].select)
+        # the query's columns, is_deleted ('false' unless selected), then the canonical
+        # columns the query does not have (null)
+        columns = [*selected, *(["is_deleted"] if "is_deleted" not in selected else [])]
+        columns += [c for c in ent.columns if c not in columns]
+        origin = f"odoo:{self.schema}:{ent.name}"
+        fetched = Fetched(frame=None, origin=origin)
+        fetched.parts = [
+            Part(origin, tuple(columns), lambda: self._read(ent, window, columns, fetched))
+        ]
+        return fetched
+
+    def _queries(self, ent: Entity) -> tuple[Any, Any]:
+        """The changed rows of the window (cursor last, in cursor order) and the key set."""
+        from psycopg import sql
+
         q = QUERIES[ent.name]
         # Composed from the fixed templates above only (allow-list); values are bound.
         select = sql.SQL(", ").join(
@@ -316,57 +359,120 @@ class OdooConnector:
             source=self._sql(q.source),
             scope=self._sql(q.scope),
         )
-        key_cols = list(ent.key)
         keys = sql.SQL("select {keys} from {source} where ({scope})").format(
-            keys=sql.SQL(", ").join(self._sql(q.select[k]) for k in key_cols),
+            keys=sql.SQL(", ").join(self._sql(q.select[k]) for k in ent.key),
             source=self._sql(q.source),
             scope=self._sql(q.scope),
         )
+        return changes, keys
+
+    def _read(
+        self, ent: Entity, window: Window, columns: list[str], fetched: Fetched
+    ) -> Iterator[Any]:
+        """The part's batches: the changed rows in cursor order, then the tombstones.
+
+        Both queries run in one snapshot, so every changed row's key is in the key set:
+        the keys landed before the as-of date, live there and absent from the key set are
+        exactly the hard deletes. The key set streams into DuckDB and the comparison with
+        the landed state runs there (:func:`_hard_deletes`), never in Python memory.
+        """
+        import psycopg
+
+        changes, keys = self._queries(ent)
         params = {
             "since": window.since.replace(tzinfo=None) if window.since else _EPOCH,
             "until": window.until.replace(tzinfo=None),
             "as_of": window.as_of,
             "company_currency": self.company_currency,
         }
+        size = self.batch_rows
+        selected = list(QUERIES[ent.name].select)
+        picks = [selected.index(c) if c in selected else -1 for c in columns]
+        fill = ["false" if c == "is_deleted" else None for c in columns]
+        changed = 0
+        cursor_max: datetime | None = None
         with psycopg.connect(self.conninfo) as conn:
             conn.read_only = True
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-            with conn.cursor() as cur:
-                self._check_columns(cur, ent, q)
+            with conn.cursor(name=f"kam_changes_{ent.name}") as cur:
+                cur.itersize = size
                 cur.execute(changes, params)
-                names = [d.name for d in cur.description or []]
-                frame = pd.DataFrame(cur.fetchall(), columns=names)
-                cur.execute(keys, params)
-                source_keys = {tuple(str(v) for v in row) for row in cur.fetchall()}
-        cursor_values = frame.pop("__cursor")
-        cursor_max = None
-        if len(cursor_values):
-            cursor_max = pd.Timestamp(cursor_values.max()).to_pydatetime()
-        if "is_deleted" not in frame:
-            frame["is_deleted"] = "false"
+                while rows := cur.fetchmany(size):
+                    stamps = [r[-1] for r in rows if r[-1] is not None]
+                    if stamps and (cursor_max is None or max(stamps) > cursor_max):
+                        cursor_max = max(stamps)
+                    out = [
+                        tuple(r[i] if i >= 0 else f for i, f in zip(picks, fill, strict=True))
+                        for r in rows
+                    ]
+                    changed += len(out)
+                    yield record_batch(columns, out)
+            with scratch_duckdb(window.lake_dir) as con:
+                source_keys = _load_keys(conn, ent, keys, params, con, size)
+                deleted = _hard_deletes(con, window, ent)
+                for batch in con.sql("select * from gone").to_arrow_reader(size):
+                    yield _tombstones(batch, columns, ent)
+        fetched.cursor_max = cursor_max
+        fetched.stats = {"changed": changed, "deleted": deleted, "source_keys": source_keys}
 
-        # Hard deletes: keys landed before this date, still live there, gone from Odoo.
-        before = landed_rows(window.lake_dir, ent, window.as_of, columns=[], before=True)
-        if "is_deleted" in before:
-            before = before[before["is_deleted"].fillna("false") != "true"]
-        landed_keys = {
-            tuple(str(v) for v in row) for row in before[key_cols].itertuples(index=False)
-        }
-        in_batch = {tuple(str(v) for v in row) for row in frame[key_cols].itertuples(index=False)}
-        gone = sorted(landed_keys - source_keys - in_batch)
-        if gone:
-            tombstones = pd.DataFrame(gone, columns=key_cols).assign(is_deleted="true")
-            frame = pd.concat([frame, tombstones], ignore_index=True)
-        for col in ent.columns:
-            if col not in frame:
-                frame[col] = None
-        return Fetched(
-            frame=frame,
-            origin=f"odoo:{self.schema}:{ent.name}",
-            cursor_max=cursor_max,
-            stats={
-                "changed": len(frame) - len(gone),
-                "deleted": len(gone),
-                "source_keys": len(source_keys),
-            },
-        )
+
+def _load_keys(
+    conn: Any, ent: Entity, keys: Any, params: dict[str, Any], con: Any, size: int
+) -> int:
+    """Stream the source's key set (as text) into DuckDB table ``source_keys``; returns the
+    number of distinct keys."""
+    import pyarrow as pa
+
+    names = list(ent.key)
+    schema = pa.schema([(k, pa.string()) for k in names])
+    key_cols = ", ".join(f"{quote(k)} varchar" for k in names)
+    con.execute(f"create temp table source_keys ({key_cols})")
+    with conn.cursor(name=f"kam_keys_{ent.name}") as cur:
+        cur.itersize = size
+        cur.execute(keys, params)
+        while rows := cur.fetchmany(size):
+            arrays = [
+                pa.array([None if r[i] is None else str(r[i]) for r in rows], pa.string())
+                for i in range(len(names))
+            ]
+            con.register("source_keys_chunk", pa.Table.from_arrays(arrays, schema=schema))
+            con.execute("insert into source_keys select * from source_keys_chunk")
+            con.unregister("source_keys_chunk")
+    distinct = con.execute("select count(*) from (select distinct * from source_keys)")
+    return int(distinct.fetchall()[0][0])
+
+
+def _hard_deletes(con: Any, window: Window, ent: Entity) -> int:
+    """Create temp table ``gone``: the keys live in the landed state before the as-of date
+    (as staging reads it) that the source no longer has, ordered by key; returns how many."""
+    files = state_files(window.lake_dir, ent, window.as_of, before=True)
+    keys = ", ".join(quote(k) for k in ent.key)
+    if not files:
+        con.execute(f"create temp table gone as select {keys} from source_keys where false")  # noqa: S608
+        return 0
+    create_live(con, "previous", files, ent, columns=[])
+    on = " and ".join(f"cast(l.{quote(k)} as varchar) = s.{quote(k)}" for k in ent.key)
+    picked = ", ".join(f"cast(l.{quote(k)} as varchar) as {quote(k)}" for k in ent.key)
+    order = ", ".join(f"l.{quote(k)}" for k in ent.key)
+    # Identifiers are the entity registry's key columns (an allow-list), quoted.
+    con.execute(
+        f"create temp table gone as select {picked} from previous l "  # noqa: S608
+        f"anti join source_keys s on {on} order by {order}"
+    )
+    return int(con.execute("select count(*) from gone").fetchall()[0][0])
+
+
+def _tombstones(batch: Any, columns: list[str], ent: Entity) -> Any:
+    """Tombstone rows for a batch of gone keys: the key, ``is_deleted = 'true'``, nulls."""
+    import pyarrow as pa
+
+    n = batch.num_rows
+    arrays = [
+        batch.column(batch.schema.get_field_index(c))
+        if c in ent.key
+        else pa.array(["true"] * n, pa.string())
+        if c == "is_deleted"
+        else pa.nulls(n, pa.string())
+        for c in columns
+    ]
+    return pa.RecordBatch.from_arrays(arrays, names=columns)

@@ -1,7 +1,8 @@
 """Run one extract: window from the watermark, fetch, land (rules, raw suite), then commit.
 
-A connector turns a window of one canonical entity into a frame in canonical columns
-(:class:`Fetched`); :func:`run_extract` does everything else the same way for every source:
+A connector turns a window of one canonical entity into streamed record batches in
+canonical columns (:class:`Fetched`); :func:`run_extract` does everything else the same way
+for every source:
 
 1. the window is ``(since, until)`` with ``since`` from :class:`WatermarkStore` (exclusive;
    ``None`` = everything) less the look-back overlap (``KAM_EXTRACT_LOOKBACK_MINUTES``,
@@ -10,7 +11,7 @@ A connector turns a window of one canonical entity into a frame in canonical col
    late commits: a row stamped 10:00 whose transaction commits after a row stamped 10:05
    was read is still in the next window. Rows read twice are the same key landed in two
    batches; staging keeps one row per key (the latest batch), so none is lost or doubled;
-2. :func:`~kam_transforms.extract.landing.land_batch` quarantines bad rows, runs the raw
+2. :func:`~kam_transforms.extract.landing.land_parts` quarantines bad rows, runs the raw
    suite and publishes the batch atomically;
 3. only then the watermark moves to the largest cursor landed.
 
@@ -70,8 +71,11 @@ class Window:
 class Fetched:
     """A connector's batch: canonical columns (plus extras) and what it knows about it.
 
-    The rows are either ``parts`` (streams, one per file or listing: what a batch of any
-    size uses) or one in-memory ``frame`` (small API batches).
+    The rows are either ``parts`` (streams, one per file, listing or query: what every
+    connector hands over) or one in-memory ``frame`` (tests, small ad-hoc batches). A
+    connector whose parts are read lazily (HubSpot pages, an Odoo cursor) fills in
+    ``cursor_max`` and ``stats`` once its parts have been read: :func:`run_extract` reads
+    them after the landing.
     """
 
     frame: pd.DataFrame | None
