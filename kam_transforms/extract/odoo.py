@@ -349,15 +349,19 @@ class OdooConnector:
             sql.SQL("{} as {}").format(self._sql(expr), sql.Identifier(col))
             for col, expr in q.select.items()
         )
+        # Ordered by the cursor, ties by the key: rows stamped alike come in one order
+        # whatever plan PostgreSQL picks (a server-side cursor plans for the first rows), so
+        # a rerun lands the same row numbers and batch id.
         changes = sql.SQL(
             "select {select}, {cursor} as __cursor from {source} "
             "where ({scope}) and {cursor} > %(since)s and {cursor} < %(until)s "
-            "order by {cursor}"
+            "order by {cursor}, {key}"
         ).format(
             select=select,
             cursor=self._sql(q.cursor),
             source=self._sql(q.source),
             scope=self._sql(q.scope),
+            key=sql.SQL(", ").join(self._sql(q.select[k]) for k in ent.key),
         )
         keys = sql.SQL("select {keys} from {source} where ({scope})").format(
             keys=sql.SQL(", ").join(self._sql(q.select[k]) for k in ent.key),
