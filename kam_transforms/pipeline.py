@@ -447,6 +447,15 @@ def _alert_options(settings: Settings, as_of: date, alerts: Any) -> dict[str, An
     }
 
 
+def _team_scorecards(settings: Settings, as_of: date) -> list[Any] | None:
+    """The managers' teams for the month-end manager digests; None on other dates."""
+    from kam_transforms.alerts.team_source import is_month_end, read_team_scorecards
+
+    if not is_month_end(as_of):
+        return None
+    return read_team_scorecards(settings.serving_db, as_of)
+
+
 def _inactive_checks(settings: Settings) -> list[dict[str, str]]:
     """The ``data_coverage`` rows of serving whose check could not run (none before the mart
     existed)."""
@@ -474,6 +483,8 @@ def send_alerts(settings: Settings, as_of: date) -> dict[str, Any]:
     missing or unusable connection raises ``DeliveryError`` naming it, every digest pending.
     When ``data_coverage`` has inactive checks (an entity never landed), the data team gets
     one data-coverage warning for the run (``data_coverage_warning``: its delivery id).
+    At a month-end every manager also gets the team's scorecard (``manager_digests_*``;
+    :mod:`kam_transforms.alerts.team_digest`), once, over the same delivery path.
     """
     from kam_transforms.alerts import publish_alerts
     from kam_transforms.notify import notify_data_coverage
@@ -483,7 +494,8 @@ def send_alerts(settings: Settings, as_of: date) -> dict[str, Any]:
         options = _alert_options(settings, as_of, alerts)
         state = options["state_path"]
         try:  # the alert state's own errors (AlertStateError) name its file
-            summary = publish_alerts(alerts, as_of, settings, **options)
+            teams = _team_scorecards(settings, as_of)
+            summary = publish_alerts(alerts, as_of, settings, team_scorecards=teams, **options)
             inactive = _inactive_checks(settings)
             warning = notify_data_coverage(settings, as_of, inactive)
             return summary | {
@@ -588,6 +600,9 @@ def summarize(settings: Settings, as_of: date) -> dict[str, Any]:
             if r["check_type"] == "health_score"
         },
         "digests_in_outbox": len(list(settings.outbox_dir.glob(f"kam.{as_of:%Y%m%d}.*.eml"))),
+        "manager_digests_in_outbox": len(
+            list(settings.outbox_dir.glob(f"team.{as_of:%Y%m%d}.*.eml"))
+        ),
         "serving_db": str(settings.serving_db),
         "validation_report": str(settings.reports_dir / f"validation_{as_of.isoformat()}.json"),
         "data_docs": str(data_docs_index(settings.gx_root)),

@@ -676,3 +676,53 @@ def test_validation_failure_mail_goes_over_the_configured_smtp_connection(
     body = received.message.get_body(("plain",)).get_content()
     assert "3 of 400 rows" in body and "column_19" in body
     assert len(received.content) > 1000 and b"\r\n" in received.content
+
+
+# --------------------------------------------------------------------------- manager digests
+
+
+def _team(manager: str, locale: str, owner: str) -> Any:
+    from kam_transforms.alerts.team_source import AtRiskAccount, TeamMember, TeamScorecard
+
+    member = TeamMember(owner, owner, 81.25, 3, 420000.0, 0.125, 0.9, 1)
+    risk = AtRiskAccount("C001", "Acme Corp", owner, 250000.0, "red", 1, ("no_touchpoint",))
+    return TeamScorecard(
+        manager, "", locale, "Team", 80.5, 1, 3, 420000.0, 0.125, 2, 1, 0, 1, 0,
+        100000.0, 90000.0, 0.9, 1.05, [member], [risk], 1,
+    )  # fmt: skip
+
+
+def test_manager_digests_go_over_smtp_once_and_an_unsent_one_stays_owed(
+    server: Server, settings: Settings, state_path: Path
+) -> None:
+    teams = [_team("boss@example.com", "en", "Ann Lee"), _team("li@example.cn", "zh-CN", "王芳")]
+
+    def send(day: dt.date, transport: SmtpTransport) -> dict[str, Any]:
+        frame = ALERTS.assign(as_of_date=day)
+        return publish_alerts(frame, day, settings, state_path, transport=transport,
+                              crm_base_url="", team_scorecards=teams)  # fmt: skip
+
+    with pytest.raises(DeliveryError):  # the relay is down at the month-end
+        send(D0, plain(free_port()))
+    # the next day is no month-end, yet the owed manager digests of D0 go out with it
+    later = send(D0 + dt.timedelta(days=1), plain(server.port))
+    assert (later["manager_digests_planned"], later["manager_digests_sent"]) == (2, 2)
+    team = {tuple(m.rcpt_tos): m.message for m in server.handler.messages
+            if m.message["Message-ID"].startswith("<team.")}  # fmt: skip
+    assert set(team) == {("boss@example.com",), ("li@example.cn",)}
+    en, zh = team[("boss@example.com",)], team[("li@example.cn",)]
+    assert en["Subject"] == "KAM team Oct 2026: 1 account manager, 1 key account at risk"
+    assert en["Message-ID"].startswith("<team.20261031.boss_at_example.")
+    plain_en = en.get_body(preferencelist=("plain",)).get_content()
+    assert "Ann Lee | 81.2 | 3 | $420,000 | 12.5% | 90%" in plain_en
+    assert "Acme Corp (C001) | Ann Lee | $250,000 | health red, plan behind, high alert: " \
+           "No recent touchpoint" in plain_en  # fmt: skip
+    assert zh["Subject"] == "关键客户团队月度考核 2026年10月：1 位客户经理，1 个重点客户有风险"
+    assert "王芳 | 81.2 | 3 | US$420,000 | 12.5% | 90%" in zh.get_body(("plain",)).get_content()
+
+    count = len(server.handler.messages)
+    again = send(D0 + dt.timedelta(days=1), plain(server.port))
+    assert again["manager_digests_planned"] == 0 and len(server.handler.messages) == count
+    with OutboxState(state_path) as state:
+        rows = [d for d in state.deliveries() if d["delivery_id"].startswith("team.")]
+    assert [(d["as_of"], d["status"]) for d in rows] == [("2026-10-31", "sent")] * 2

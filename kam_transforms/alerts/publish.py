@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
 import logging
 from collections.abc import Mapping, Sequence
+from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import pandas as pd
 from kam_transforms.alerts.cockpit_link import cockpit_url
 from kam_transforms.alerts.deliver import (
     DeliveryPlan,
+    DeliveryReport,
     EmlOutbox,
     PlannedDelivery,
     Transport,
@@ -31,6 +34,8 @@ from kam_transforms.alerts.render import (
     sender_address,
 )
 from kam_transforms.alerts.routing import group_by_recipient
+from kam_transforms.alerts.team_digest import TEAM_DELIVERY_PREFIX, team_deliveries
+from kam_transforms.alerts.team_source import TeamScorecard, is_month_end
 from kam_transforms.config import Settings
 
 __all__ = ["build_delivery_plan", "default_state_path", "preview_alerts", "publish_alerts"]
@@ -92,6 +97,42 @@ def build_delivery_plan(
     return plan
 
 
+def team_delivery_items(
+    state: OutboxState,
+    teams: Sequence[TeamScorecard] | None,
+    as_of: dt.date,
+    *,
+    mail_from: str,
+    currency: str,
+) -> list[PlannedDelivery]:
+    """The manager digests of this run: one per team when ``as_of`` is a month-end, plus
+    every unsent manager digest of an earlier date (still owed: never superseded, retried
+    with the bytes recorded first)."""
+    items = (
+        team_deliveries(teams, as_of=as_of, mail_from=mail_from, currency=currency)
+        if teams and is_month_end(as_of)
+        else []
+    )
+    planned = {item.delivery_id for item in items}
+    for row in state.unsent_deliveries(as_of):
+        owed = row["delivery_id"].startswith(TEAM_DELIVERY_PREFIX)
+        if owed and row["delivery_id"] not in planned:
+            message = email.message_from_bytes(
+                row["message"], _class=EmailMessage, policy=policy.SMTP
+            )
+            items.append(
+                PlannedDelivery(
+                    delivery_id=row["delivery_id"],
+                    recipient=row["recipient"],
+                    cc=tuple(a for a in row["cc"].split(",") if a),
+                    locale=str(message["Content-Language"] or "en"),
+                    message=message,
+                    alert_severities={},
+                )
+            )
+    return items
+
+
 def publish_alerts(
     alerts_df: pd.DataFrame,
     as_of: dt.date | str,
@@ -107,8 +148,10 @@ def publish_alerts(
     margins: Mapping[str, float] | None = None,
     max_accounts: int = DEFAULT_MAX_ACCOUNTS,
     next_steps: Mapping[str, Mapping[str, str]] | None = None,
+    team_scorecards: Sequence[TeamScorecard] | None = None,
 ) -> dict[str, Any]:
-    """Plan, render and deliver the alert digests of one run.
+    """Plan, render and deliver the alert digests of one run, and at a month-end the
+    managers' team scorecards (:mod:`~kam_transforms.alerts.team_digest`).
 
     Parameters
     ----------
@@ -144,6 +187,10 @@ def publish_alerts(
         ``rule_id -> locale -> text`` overriding the catalogue's next steps; None: the file
         ``KAM_ALERT_NEXT_STEPS`` names, if set (:func:`~kam_transforms.alerts.reasons.
         load_next_steps`).
+    team_scorecards
+        The managers' teams of the run (:func:`~kam_transforms.alerts.team_source.
+        read_team_scorecards`): one manager digest each when ``as_of`` is a month-end,
+        delivered with the alert digests (same state, transport and exactly-once record).
 
     Returns
     -------
@@ -156,7 +203,10 @@ def publish_alerts(
         state), ``digests_already_delivered``, ``digests_already_sent``,
         ``digests_superseded``, ``recipients`` (of digests sent), ``message_ids``,
         ``files_written``, ``transport``, ``state_path`` and ``stale_after`` (a newer date
-        already in the state; nothing done).
+        already in the state; nothing done); every ``digests_*`` count and list is of alert
+        digests only. Manager digests: ``manager_digests_planned``, ``manager_digests_sent``,
+        ``manager_digests_already_sent``, ``manager_digest_recipients`` and
+        ``manager_digest_files``.
 
     Raises
     ------
@@ -193,6 +243,7 @@ def publish_alerts(
                 recipients=[],
                 message_ids=[],
                 files_written=[],
+                **_team_counts([], DeliveryReport()),
             )
             return summary
         plan = build_delivery_plan(
@@ -207,25 +258,60 @@ def publish_alerts(
             max_accounts=max_accounts,
             next_steps=steps,
         )
+        team_items = team_delivery_items(
+            state, team_scorecards, as_of, mail_from=mail_from, currency=settings.base_currency
+        )
+        plan.items.extend(team_items)
         report = deliver(plan, transport, state)
-        pending = len(state.unsent_deliveries(as_of))
+        pending = sum(
+            not row["delivery_id"].startswith(TEAM_DELIVERY_PREFIX)
+            for row in state.unsent_deliveries(as_of)
+        )
     by_id = {item.delivery_id: item for item in plan.items}
-    delivered = [by_id[i] for i in report.sent + report.already_delivered if i in by_id]
+    alerts_only = _alert_digests(report)
+    delivered = [by_id[i] for i in alerts_only.sent + alerts_only.already_delivered if i in by_id]
     summary.update(
-        digests_planned=len(plan.items),
-        digests_sent=len(report.sent),
-        digests_emailed=len(report.sent) - len(report.files_written),
-        digests_written=len(report.files_written),
+        digests_planned=len(plan.items) - len(team_items),
+        digests_sent=len(alerts_only.sent),
+        digests_emailed=len(alerts_only.sent) - len(alerts_only.files_written),
+        digests_written=len(alerts_only.files_written),
         digests_pending=pending,
-        digests_already_delivered=len(report.already_delivered),
-        digests_already_sent=len(report.already_sent),
-        digests_superseded=len(report.superseded),
+        digests_already_delivered=len(alerts_only.already_delivered),
+        digests_already_sent=len(alerts_only.already_sent),
+        digests_superseded=len(alerts_only.superseded),
         recipients=sorted({item.recipient for item in delivered}),
         message_ids=sorted(item.message_id for item in delivered),
-        files_written=report.files_written,
+        files_written=alerts_only.files_written,
+        **_team_counts(team_items, report),
     )
     log.info("alerts for %s: %s", as_of, summary)
     return summary
+
+
+def _is_team(value: str) -> bool:
+    return Path(value).name.startswith(TEAM_DELIVERY_PREFIX)
+
+
+def _alert_digests(report: DeliveryReport) -> DeliveryReport:
+    """The report without its manager digests."""
+    return DeliveryReport(
+        **{
+            name: values if name == "errors" else [v for v in values if not _is_team(v)]
+            for name, values in vars(report).items()
+        }
+    )
+
+
+def _team_counts(items: Sequence[PlannedDelivery], report: DeliveryReport) -> dict[str, Any]:
+    by_id = {item.delivery_id: item for item in items}
+    sent = [i for i in report.sent + report.already_delivered if i in by_id]
+    return {
+        "manager_digests_planned": len(items),
+        "manager_digests_sent": sum(i in by_id for i in report.sent),
+        "manager_digests_already_sent": sum(i in by_id for i in report.already_sent),
+        "manager_digest_recipients": sorted({by_id[i].recipient for i in sent}),
+        "manager_digest_files": [f for f in report.files_written if _is_team(f)],
+    }
 
 
 def preview_alerts(
