@@ -474,6 +474,16 @@ def _inactive_checks(settings: Settings) -> list[dict[str, str]]:
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
+def export_lifecycle(settings: Settings, state_path: Path, as_of: date) -> str:
+    """Export the alert state's episodes to ``<lake>/alert_history/as_of=<as_of>/`` for the
+    next build (:mod:`kam_transforms.alerts.lifecycle`); the caller holds the alerts lock."""
+    from kam_transforms.alerts.lifecycle import export_alert_lifecycle
+    from kam_transforms.alerts.outbox import OutboxState
+
+    with OutboxState(state_path) as state:
+        return str(export_alert_lifecycle(state, settings.lake_dir, as_of))
+
+
 def send_alerts(settings: Settings, as_of: date) -> dict[str, Any]:
     """Send this run's key-account alert digests the way ``KAM_ALERTS_DELIVERY`` says:
     ``.eml`` files (default) or SMTP through the Airflow connection ``KAM_SMTP_CONN_ID``.
@@ -484,9 +494,11 @@ def send_alerts(settings: Settings, as_of: date) -> dict[str, Any]:
     When ``data_coverage`` has inactive checks (an entity never landed), the data team gets
     one data-coverage warning for the run (``data_coverage_warning``: its delivery id).
     At a month-end every manager also gets the team's scorecard (``manager_digests_*``;
-    :mod:`kam_transforms.alerts.team_digest`), once, over the same delivery path.
+    :mod:`kam_transforms.alerts.team_digest`), once, over the same delivery path. Last, the
+    alert lifecycle is exported for the next build (``alert_lifecycle``: the file; none for a
+    run older than the state's newest, which changes nothing).
     """
-    from kam_transforms.alerts import publish_alerts
+    from kam_transforms.alerts import DeliveryError, publish_alerts
     from kam_transforms.notify import notify_data_coverage
 
     with hold(settings.home, ALERTS_LOCK, "alerts send", as_of=as_of.isoformat()):
@@ -495,12 +507,18 @@ def send_alerts(settings: Settings, as_of: date) -> dict[str, Any]:
         state = options["state_path"]
         try:  # the alert state's own errors (AlertStateError) name its file
             teams = _team_scorecards(settings, as_of)
-            summary = publish_alerts(alerts, as_of, settings, team_scorecards=teams, **options)
+            try:
+                summary = publish_alerts(alerts, as_of, settings, team_scorecards=teams, **options)
+            except DeliveryError:  # the state recorded the run's alerts: export them anyway
+                export_lifecycle(settings, state, as_of)
+                raise
+            lifecycle = None if summary["stale_after"] else export_lifecycle(settings, state, as_of)
             inactive = _inactive_checks(settings)
             warning = notify_data_coverage(settings, as_of, inactive)
             return summary | {
                 "inactive_checks": [row["inactive_reason"] for row in inactive],
                 "data_coverage_warning": warning,
+                "alert_lifecycle": lifecycle,
             }
         except OSError as exc:
             if exc.filename:

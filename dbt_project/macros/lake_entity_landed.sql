@@ -40,3 +40,15 @@
         where false
     {%- endif -%}
 {%- endmacro %}
+
+
+{#
+    Whether the alerts step has exported any alert history (alert_history/as_of=*/ under the
+    lake; kam_transforms.alerts.lifecycle). True while parsing, like lake_entity_landed.
+#}
+{% macro alert_history_landed() -%}
+    {%- if not execute -%}{{ return(true) }}{%- endif -%}
+    {%- set pattern = env_var('KAM_LAKE_DIR') ~ '/alert_history/as_of=*/*.parquet' -%}
+    {%- set found = run_query("select count(*) from glob('" ~ (pattern | replace("'", "''")) ~ "')") -%}
+    {{ return(found.columns[0].values()[0] > 0) }}
+{%- endmacro %}

@@ -17,6 +17,13 @@ A small SQLite database (one file, default ``<outbox_dir>/../alerts_state.sqlite
     when their digest is marked ``sent``.
 ``runs``
     the as-of dates planned so far; a plan for a date older than the newest one is a no-op.
+``alert_episodes``
+    the lifecycle of every alert: one row per time a ``dedup_key`` was raised (new, or again
+    after it closed): ``raised_on``, ``customer_id``, ``rule_id``, ``severity`` (when
+    raised) and ``closed_on`` (the first run that no longer detected it; null while open).
+    The alerts step exports it to the lake for the warehouse
+    (:mod:`kam_transforms.alerts.lifecycle`). A state from before this table gets one
+    episode per alert from its ``first_seen`` and ``closed_at`` when opened.
 
 Every date and timestamp written comes from the run's as-of date, never from the clock, so
 a rerun of the same date is deterministic.
@@ -109,7 +116,30 @@ CREATE TABLE IF NOT EXISTS runs (
     as_of           TEXT PRIMARY KEY,
     alerts_in_frame INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS alert_episodes (
+    dedup_key   TEXT NOT NULL,
+    raised_on   TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    rule_id     TEXT NOT NULL,
+    severity    TEXT NOT NULL,
+    closed_on   TEXT,
+    PRIMARY KEY (dedup_key, raised_on)
+);
 """
+
+# Episodes of a state written before alert_episodes existed (idempotent).
+_EPISODES_FROM_ALERTS = """
+INSERT INTO alert_episodes (dedup_key, raised_on, customer_id, rule_id, severity, closed_on)
+SELECT dedup_key, first_seen, customer_id, rule_id, severity,
+       CASE WHEN status = 'closed' THEN closed_at END
+FROM alerts
+WHERE NOT EXISTS (SELECT 1 FROM alert_episodes AS e WHERE e.dedup_key = alerts.dedup_key)
+  AND NOT (status = 'closed' AND closed_at = first_seen)  -- raised and dropped by reruns of a date
+"""
+_EPISODE_RAISED = (
+    "INSERT INTO alert_episodes (dedup_key, raised_on, customer_id, rule_id, severity) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (dedup_key, raised_on) DO UPDATE SET closed_on = NULL"
+)
 
 _SCHEMA_VERSION = 1
 
@@ -286,6 +316,7 @@ class OutboxState:
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.executescript(_SCHEMA)  # idempotent: CREATE ... IF NOT EXISTS
+            self._db.execute(_EPISODES_FROM_ALERTS)
             self._db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
         self._db.row_factory = sqlite3.Row
 
@@ -365,6 +396,26 @@ class OutboxState:
             )
         ]
 
+    def episodes(self) -> list[dict[str, Any]]:
+        """Every alert episode, ordered by dedup_key and raised_on."""
+        return [
+            dict(r)
+            for r in self._db.execute(
+                "SELECT * FROM alert_episodes ORDER BY dedup_key, raised_on"
+            )
+        ]
+
+    def episode_batches(self, up_to: dt.date, size: int = 50_000) -> Iterator[list[tuple]]:
+        """Episodes raised on or before ``up_to`` as tuples (dedup_key, customer_id, rule_id,
+        severity, raised_on, closed_on), in batches of at most ``size`` rows."""
+        cursor = self._db.execute(
+            "SELECT dedup_key, customer_id, rule_id, severity, raised_on, closed_on "
+            "FROM alert_episodes WHERE raised_on <= ? ORDER BY dedup_key, raised_on",
+            (up_to.isoformat(),),
+        )
+        while rows := cursor.fetchmany(size):
+            yield [tuple(r) for r in rows]
+
     def latest_as_of(self) -> dt.date | None:
         value = self._db.execute("SELECT max(as_of) FROM runs").fetchone()[0]
         return _date(value)
@@ -435,12 +486,15 @@ class OutboxState:
         for row in sorted(rows, key=lambda r: r.dedup_key):
             seen.add(row.dedup_key)
             old = existing.get(row.dedup_key)
+            raised = (row.dedup_key, day, row.customer_id, row.rule_id, row.severity)
             if old is None:
                 plan.new.append(row.dedup_key)
                 first_seen, last_notified, notified_severity = as_of, None, None
+                writes.append((_EPISODE_RAISED, raised))
             elif old["status"] == "closed" and old["closed_at"] != day:
                 plan.reopened.append(row.dedup_key)
                 first_seen, last_notified, notified_severity = as_of, None, None
+                writes.append((_EPISODE_RAISED, raised))
             else:
                 # Open, or closed by an earlier attempt of this same date: keep its history.
                 first_seen = _date(old["first_seen"]) or as_of
@@ -448,6 +502,13 @@ class OutboxState:
                 notified_severity = old["notified_severity"]
                 if old["status"] == "closed":
                     plan.reopened.append(row.dedup_key)
+                    writes.append(
+                        (
+                            "UPDATE alert_episodes SET closed_on = NULL "
+                            "WHERE dedup_key = ? AND closed_on = ?",
+                            (row.dedup_key, day),
+                        )
+                    )
                 elif old["severity"] != row.severity:
                     plan.updated.append(row.dedup_key)
                 else:
@@ -483,6 +544,21 @@ class OutboxState:
                 writes.append(
                     (
                         "UPDATE alerts SET status = 'closed', closed_at = ? WHERE dedup_key = ?",
+                        (day, key),
+                    )
+                )
+                # raised by an earlier attempt of this same date: it never was, after all
+                writes.append(
+                    (
+                        "DELETE FROM alert_episodes WHERE dedup_key = ? AND raised_on = ? "
+                        "AND closed_on IS NULL",
+                        (key, day),
+                    )
+                )
+                writes.append(
+                    (
+                        "UPDATE alert_episodes SET closed_on = ? "
+                        "WHERE dedup_key = ? AND closed_on IS NULL",
                         (day, key),
                     )
                 )

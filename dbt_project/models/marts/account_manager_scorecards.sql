@@ -3,8 +3,11 @@
 -- portfolio by ABC class and value quadrant, key accounts, trailing-12-month revenue and
 -- margin and their growth against the prior 12 months, retention of last year's class A
 -- accounts, key accounts won and lost, health-band mix, plan attainment, touchpoint coverage,
--- alerts raised, complaints past SLA, and a 0-100 score: the var scorecard_weights weighted
+-- alerts detected, complaints past SLA, and a 0-100 score: the var scorecard_weights weighted
 -- mean of the components that have data (weights renormalised over them).
+-- Alert lifecycle (int_alert_lifecycle: the alert history of the previous alerts step plus the
+-- run's own detections): alerts raised and closed in the calendar month of the run date and
+-- the median days to close of those closed, by the customer's owner as of the run date.
 --   margin_growth: 50 + 50 x margin growth share / var scorecard_growth_full_share (0-100)
 --   plan_pace: 100 x margin to date / margin expected by now over the portfolio's plans (max 100)
 --   touchpoint_coverage: 100 x key accounts touched within their class's interval / key accounts
@@ -19,6 +22,12 @@ with
 lines as (
 
     select * from {{ ref('int_scorecard_customer_lines') }}
+
+),
+
+alert_lifecycle as (
+
+    select * from {{ ref('int_alert_lifecycle') }}
 
 ),
 
@@ -102,6 +111,23 @@ portfolio as (
 
 ),
 
+lifecycle_totals as (
+
+    select
+        subjects.grain,
+        subjects.subject_id,
+        sum(case when alert_lifecycle.is_raised_in_month then 1 else 0 end) as alerts_raised_in_month,
+        sum(case when alert_lifecycle.is_closed_in_month then 1 else 0 end) as alerts_closed_in_month,
+        percentile_cont(0.5) within group (
+            order by case when alert_lifecycle.is_closed_in_month then alert_lifecycle.days_to_close end
+        ) as median_days_to_close
+    from subjects
+    inner join alert_lifecycle
+        on subjects.customer_id = alert_lifecycle.customer_id
+    group by subjects.grain, subjects.subject_id
+
+),
+
 shares as (
 
     select
@@ -161,6 +187,19 @@ scored as (
 
 ),
 
+with_lifecycle as (
+
+    select
+        scored.*,
+        lifecycle_totals.alerts_raised_in_month,
+        lifecycle_totals.alerts_closed_in_month,
+        lifecycle_totals.median_days_to_close
+    from scored
+    left join lifecycle_totals
+        on scored.grain = lifecycle_totals.grain and scored.subject_id = lifecycle_totals.subject_id
+
+),
+
 final as (
 
     select
@@ -209,6 +248,9 @@ final as (
         cast(alerts_raised as integer) as alerts_raised,
         cast(high_alerts_raised as integer) as high_alerts_raised,
         cast(complaints_past_sla as integer) as complaints_past_sla,
+        cast(coalesce(alerts_raised_in_month, 0) as integer) as alerts_raised_in_month,
+        cast(coalesce(alerts_closed_in_month, 0) as integer) as alerts_closed_in_month,
+        cast(median_days_to_close as double) as median_days_to_close,
         margin_growth_score,
         plan_pace_score,
         touchpoint_coverage_score,
@@ -216,7 +258,7 @@ final as (
         a_account_retention_score,
         round(weighted_component_sum / nullif(component_weight_sum, 0), 2) as scorecard_score,
         '{{ var("base_currency") }}' as base_currency
-    from scored
+    from with_lifecycle
 
 )
 
