@@ -20,6 +20,9 @@ COUNTS = [
     "plan_count",
     "alerts_raised",
     "complaints_past_sla",
+    "alerts_raised_in_month",
+    "alerts_closed_in_month",
+    "median_days_to_close",
 ]
 SHARES = ["class_a_retention_share", "touchpoint_coverage_share"]
 SCORES = [

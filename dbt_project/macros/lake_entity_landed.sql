@@ -52,3 +52,33 @@
     {%- set found = run_query("select count(*) from glob('" ~ (pattern | replace("'", "''")) ~ "')") -%}
     {{ return(found.columns[0].values()[0] > 0) }}
 {%- endmacro %}
+
+
+{#
+    The alert history partitions dated before the run date (columns of the export plus
+    history_as_of, the partition's date), or an empty select of them before any export.
+#}
+{% macro alert_history_partitions() -%}
+    {%- if alert_history_landed() -%}
+        select
+            dedup_key,
+            customer_id,
+            rule_id,
+            severity,
+            raised_on,
+            closed_on,
+            {{ landed_partition_date('as_of') }} as history_as_of
+        from {{ source('alert_history', 'alert_lifecycle') }}
+        where {{ landed_partition_date('as_of') }} < {{ as_of_date() }}
+    {%- else -%}
+        select
+            cast(null as {{ dbt.type_string() }}) as dedup_key,
+            cast(null as {{ dbt.type_string() }}) as customer_id,
+            cast(null as {{ dbt.type_string() }}) as rule_id,
+            cast(null as {{ dbt.type_string() }}) as severity,
+            cast(null as date) as raised_on,
+            cast(null as date) as closed_on,
+            cast(null as date) as history_as_of
+        where false
+    {%- endif -%}
+{%- endmacro %}

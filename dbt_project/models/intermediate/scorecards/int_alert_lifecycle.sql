@@ -5,6 +5,8 @@
 --   raised at D: detected at D and not open in that history (new, or again after closing).
 -- days_to_close = closed_on - raised_on; the month is the calendar month of D up to D.
 
+{%- set month_start = 'cast(' ~ dbt.date_trunc('month', as_of_date()) ~ ' as date)' %}
+
 with
 
 history as (
@@ -54,7 +56,7 @@ episodes as (
         'run_detection' as raised_by
     from detected
     where not exists (
-        select 1 from history as open_history
+        select 1 as is_open from history as open_history
         where open_history.dedup_key = detected.dedup_key and open_history.closed_on is null
     )
 
@@ -70,10 +72,9 @@ final as (
         raised_on,
         closed_on,
         raised_by,
-        {{ dbt.datediff('raised_on', 'closed_on', 'day') }} as days_to_close,
-        raised_on >= cast({{ dbt.date_trunc('month', as_of_date()) }} as date) as is_raised_in_month,
-        coalesce(closed_on >= cast({{ dbt.date_trunc('month', as_of_date()) }} as date), false)
-            as is_closed_in_month
+        {{ dbt.datediff('raised_on', 'closed_on', 'day') }} as days_to_close, -- noqa: LT05
+        raised_on >= {{ month_start }} as is_raised_in_month, -- noqa: LT05
+        coalesce(closed_on >= {{ month_start }}, false) as is_closed_in_month -- noqa: LT05
     from episodes
 
 )

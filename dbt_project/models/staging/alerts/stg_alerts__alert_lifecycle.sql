@@ -3,20 +3,17 @@
 -- the previous alerts step. Never D's own partition: D's alerts step runs after this build,
 -- so a rebuild of D reads the same history. Empty before any alerts step has run.
 
-{%- if alert_history_landed() %}
-
 with
 
 landed as (
 
-    select * from {{ source('alert_history', 'alert_lifecycle') }}
-    where {{ landed_partition_date('as_of') }} < {{ as_of_date() }}
+    {{ alert_history_partitions() }}
 
 ),
 
 latest as (
 
-    select max({{ landed_partition_date('as_of') }}) as history_as_of
+    select max(history_as_of) as history_as_of
     from landed
 
 ),
@@ -30,25 +27,11 @@ final as (
         cast(landed.severity as {{ dbt.type_string() }}) as severity,
         cast(landed.raised_on as date) as raised_on,
         cast(landed.closed_on as date) as closed_on,
-        latest.history_as_of
+        landed.history_as_of
     from landed
     inner join latest
-        on {{ landed_partition_date('landed.as_of') }} = latest.history_as_of
+        on landed.history_as_of = latest.history_as_of
 
 )
 
 select * from final
-
-{%- else %}
-
-select
-    cast(null as {{ dbt.type_string() }}) as dedup_key,
-    cast(null as {{ dbt.type_string() }}) as customer_id,
-    cast(null as {{ dbt.type_string() }}) as rule_id,
-    cast(null as {{ dbt.type_string() }}) as severity,
-    cast(null as date) as raised_on,
-    cast(null as date) as closed_on,
-    cast(null as date) as history_as_of
-where false
-
-{%- endif %}
