@@ -172,7 +172,11 @@ def kam_alerts() -> None:
     def as_of() -> str:
         return run_as_of(get_current_context())
 
-    @task(doc_md="One digest per recipient, exactly once.", **_policy("alerts"))
+    @task(
+        doc_md="One digest per recipient, exactly once; at a month-end each manager's team "
+        "scorecard; then the alert lifecycle for the next build.",
+        **_policy("alerts"),
+    )
     def alerts(as_of: str) -> dict:
         from datetime import date
 

@@ -4,7 +4,7 @@ One run computes everything **as of** its data interval end (or the `as_of` para
 extract lands each canonical entity (fx rates first), dbt builds the warehouse, Great
 Expectations validates it, publish replaces the serving warehouse that BI reads (only a
 validated build of the run's date), and the alerts step e-mails one digest per account
-owner. A rerun or a backfill of a date gives the same tables and sends no second e-mail.
+owner (and, at a month-end, one team scorecard per manager). A rerun or a backfill of a date gives the same tables and sends no second e-mail.
 
 Every task has an `execution_timeout` (SIGTERM stops dbt and marks the build failed) and
 retries only where a retry can help (extract, publish, alerts; never dbt or validation);
@@ -147,7 +147,11 @@ def kam_pipeline() -> None:
         run_id = get_current_context()["run_id"]
         return publish_marts(_settings(), date.fromisoformat(as_of), run_id)
 
-    @task(doc_md="One digest per recipient, exactly once, from serving.", **_policy("alerts"))
+    @task(
+        doc_md="One digest per recipient, exactly once, from serving; at a month-end each "
+        "manager's team scorecard; then the alert lifecycle for the next build.",
+        **_policy("alerts"),
+    )
     def alerts(as_of: str, published: dict) -> dict:
         from datetime import date
 

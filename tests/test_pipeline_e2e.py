@@ -148,6 +148,26 @@ def test_declining_key_account_emailed_its_owner(demo: dict) -> None:
     assert "revenue" in body.lower()
 
 
+def test_the_month_end_run_sends_each_manager_a_team_scorecard_and_exports_the_lifecycle(
+    demo: dict,
+) -> None:
+    settings = demo["settings"]
+    managers = serving(
+        demo, "select subject_id from account_manager_scorecards where grain = 'manager'"
+    )["subject_id"]
+    digests = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+               for p in sorted(settings.outbox_dir.glob("team.20261031.*.eml"))]  # fmt: skip
+    assert sorted(str(m["To"].addresses[0].addr_spec) for m in digests) == sorted(managers)
+    assert len(digests) == 4
+    lifecycle = pd.read_parquet(
+        settings.lake_dir / "alert_history" / "as_of=2026-10-31" / "alert_lifecycle.parquet"
+    )  # the first alerts step: every alert of the run raised at its date, none closed
+    alerts = serving(demo, "select dedup_key from key_account_alerts")
+    assert sorted(lifecycle["dedup_key"]) == sorted(alerts["dedup_key"])
+    assert set(lifecycle["raised_on"].astype(str)) == {"2026-10-31"}
+    assert lifecycle["closed_on"].isna().all()
+
+
 def test_rerun_of_the_same_date_sends_nothing_new(demo: dict) -> None:
     before = sorted(p.name for p in demo["settings"].outbox_dir.glob("*.eml"))
     assert run_dag(AS_OF).state == "success"
