@@ -4,7 +4,8 @@ One run computes everything **as of** its data interval end (or the `as_of` para
 extract lands each canonical entity (fx rates first), dbt builds the warehouse, Great
 Expectations validates it, publish replaces the serving warehouse that BI reads (only a
 validated build of the run's date), and the alerts step e-mails one digest per account
-owner (and, at a month-end, one team scorecard per manager). A rerun or a backfill of a date gives the same tables and sends no second e-mail.
+owner (and, at a month-end, one team scorecard per manager). A rerun or a backfill of a
+date gives the same tables and sends no second e-mail.
 
 Every task has an `execution_timeout` (SIGTERM stops dbt and marks the build failed) and
 retries only where a retry can help (extract, publish, alerts; never dbt or validation);
