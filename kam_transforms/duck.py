@@ -3,7 +3,9 @@
 ``KAM_DUCKDB_MEMORY_LIMIT`` (default ``80%``, DuckDB's own default: a size such as ``8GB`` or
 a share of the machine's memory) and ``KAM_DUCKDB_THREADS`` (default: the machine's cores)
 apply to every process that opens DuckDB: the Python steps through :func:`connect`, and dbt
-through the profile (``Settings.dbt_env`` passes both). DuckDB spills to disk beyond the
+through the profile (``Settings.dbt_env`` passes both). The landing of the extract tasks,
+which run side by side, narrows the memory to ``KAM_LANDING_MEMORY_LIMIT`` when it is set
+(else it keeps this limit, or ``1GB`` when neither is set). DuckDB spills to disk beyond the
 limit instead of growing; on a shared machine, lower both.
 """
 

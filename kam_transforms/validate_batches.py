@@ -165,6 +165,7 @@ class _Table:
         self.name = f"{quote_ident(schema)}.{quote_ident(table)}"
         cur = con.execute(f"select * from {self.name} limit 0")  # noqa: S608 - quoted
         self.columns = [d[0] for d in cur.description]
+        cur.fetchall()  # finish the result: the connection reads the table next
         self._spill = tempfile.TemporaryDirectory(prefix="kam-validate-")
         self.stage = duck.connect()
         # only names of our own making reach these statements
@@ -219,21 +220,28 @@ class _Table:
         """The row number in table order of the row with rowid ``seq`` (rowids may have gaps)."""
         if column not in self.columns:
             return seq
-        cur = self.con.execute(f"select count(*) from {self.name} where rowid < ?", [seq])  # noqa: S608
-        return int(cur.fetchone()[0])  # type: ignore[index]
+        sql = f"select count(*) from {self.name} where rowid < ?"  # noqa: S608 - quoted
+        return int(_one(self.con, sql, [seq])[0])
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
+    """The single row of ``sql``, fetched to the end (DuckDB keeps a connection busy while a
+    result is unfinished)."""
+    (row,) = con.execute(sql, params or []).fetchall()
+    return row
 
 
 def _whole_table_metrics(table: _Table, expectation: Any) -> dict[str, Any]:
     kind, kwargs = _type(expectation), expectation.configuration.kwargs
     if kind == "expect_table_row_count_to_be_between":
-        cur = table.con.execute(f"select count(*) from {table.name}")  # noqa: S608 - quoted
-        return {"table.row_count": int(cur.fetchone()[0])}  # type: ignore[index]
+        (rows,) = _one(table.con, f"select count(*) from {table.name}")  # noqa: S608 - quoted
+        return {"table.row_count": int(rows)}
     con, rel = table.relation(kwargs["column"])
     if kind == "expect_column_values_to_be_unique":
-        rows, nonnull = con.execute(f"select count(*), count(v) from ({rel})").fetchone()  # type: ignore[misc]  # noqa: S608
+        rows, nonnull = _one(con, f"select count(*), count(v) from ({rel})")  # noqa: S608
         dups = f"select v from ({rel}) where v is not null group by v having count(*) > 1"  # noqa: S608
         repeated = f"from ({rel}) where v in ({dups})"
-        (unexpected,) = con.execute(f"select count(*) {repeated}").fetchone()  # type: ignore[misc]  # noqa: S608
+        (unexpected,) = _one(con, f"select count(*) {repeated}")  # noqa: S608
         values: list[Any] = []
         index: list[int] = []
         if unexpected:
@@ -247,13 +255,13 @@ def _whole_table_metrics(table: _Table, expectation: Any) -> dict[str, Any]:
         # floats with Kahan-Babuska summation (fsum/favg): close to the correctly rounded
         # total whatever the thread count (pandas' pairwise sum may differ in the last
         # digit); integers and decimals exactly
-        (kind_of,) = con.execute(f"select any_value(typeof(v)) from ({rel})").fetchone()  # type: ignore[misc]  # noqa: S608
+        (kind_of,) = _one(con, f"select any_value(typeof(v)) from ({rel})")  # noqa: S608
         floating = str(kind_of) in ("FLOAT", "DOUBLE", "BOOLEAN", "None")
         if kind.startswith("expect_column_mean"):
             agg = "favg(v::double)" if floating else "avg(v)"
         else:
             agg = "fsum(v::double)" if floating else "sum(v)"
-        (value,) = con.execute(f"select {agg} from ({rel})").fetchone()  # type: ignore[misc]  # noqa: S608
+        (value,) = _one(con, f"select {agg} from ({rel})")  # noqa: S608
         if isinstance(value, Decimal):
             value = float(value)
         if kind.startswith("expect_column_mean"):

@@ -8,6 +8,7 @@ from typing import Any
 
 import duckdb
 
+from kam_transforms import duck
 from kam_transforms.cockpit.queries import BACKGROUND_POINTS, MAX_KEY_POINTS, rows
 
 __all__ = ["STAGES", "clv", "freshness", "health", "lifecycle"]
@@ -103,7 +104,7 @@ def freshness(lake_dir: Path, as_of: date) -> list[tuple[str, str, str | None, A
     from kam_transforms.extract import ordered_entities
 
     out: list[tuple[str, str, str | None, Any, int | None]] = []
-    with duckdb.connect(":memory:") as con:
+    with duck.connect() as con:
         for ent in ordered_entities():
             root = Path(lake_dir) / "raw" / ent.source / ent.name
             days = sorted(

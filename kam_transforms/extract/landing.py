@@ -26,8 +26,8 @@ a chunk (:data:`CHUNK_ROWS` rows), never the whole entity:
    ``lake/raw|quarantine/<source>/<entity>/as_of=<date>/<batch_id>.parquet``; then the
    date's older batches are removed: a reader sees the old batch or the new one, never a part.
 
-DuckDB's memory here is ``KAM_LANDING_MEMORY_LIMIT`` (default ``1GB``; it spills to a
-temporary folder beyond that).
+DuckDB's memory here is ``KAM_LANDING_MEMORY_LIMIT``, else ``KAM_DUCKDB_MEMORY_LIMIT``, else
+``1GB`` (it spills to a temporary folder beyond that); its threads ``KAM_DUCKDB_THREADS``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The landing's scratch space: a folder of this process's own in the lake and a DuckDB
 connection that spills into it, with the landing's memory limit.
 
-``KAM_LANDING_MEMORY_LIMIT`` (default ``1GB``) caps DuckDB wherever an extract computes
+``KAM_LANDING_MEMORY_LIMIT`` (else ``KAM_DUCKDB_MEMORY_LIMIT``, else ``1GB``) caps DuckDB wherever an extract computes
 over a whole entity: the landing's duplicate, snapshot and raw-suite checks
 (:mod:`kam_transforms.extract.landing`) and a connector's own whole-entity work (Odoo's
 hard deletes, :mod:`kam_transforms.extract.odoo`). Beyond it DuckDB spills to the folder.
@@ -29,10 +29,16 @@ MEMORY_ENV = "KAM_LANDING_MEMORY_LIMIT"
 
 
 def connect_spilling(spill: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB capped at ``KAM_LANDING_MEMORY_LIMIT``, spilling to ``spill``."""
+    """An in-memory DuckDB capped at ``KAM_LANDING_MEMORY_LIMIT`` (else the run's
+    ``KAM_DUCKDB_MEMORY_LIMIT``, else ``1GB``), spilling to ``spill``."""
     from kam_transforms.duck import SIZE_PATTERN, connect
 
-    limit = os.environ.get(MEMORY_ENV, "").strip() or "1GB"
+    # extract tasks run side by side: their own limit, else the run's, else a small one
+    limit = (
+        os.environ.get(MEMORY_ENV, "").strip()
+        or os.environ.get("KAM_DUCKDB_MEMORY_LIMIT", "").strip()
+        or "1GB"
+    )
     if not SIZE_PATTERN.match(limit):
         raise ValueError(f"{MEMORY_ENV}={limit!r}: expected a size (1GB) or a share (10%)")
     con = connect()
