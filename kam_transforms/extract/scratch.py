@@ -1,10 +1,11 @@
 """The landing's scratch space: a folder of this process's own in the lake and a DuckDB
 connection that spills into it, with the landing's memory limit.
 
-``KAM_LANDING_MEMORY_LIMIT`` (else ``KAM_DUCKDB_MEMORY_LIMIT``, else ``1GB``) caps DuckDB wherever an extract computes
-over a whole entity: the landing's duplicate, snapshot and raw-suite checks
-(:mod:`kam_transforms.extract.landing`) and a connector's own whole-entity work (Odoo's
-hard deletes, :mod:`kam_transforms.extract.odoo`). Beyond it DuckDB spills to the folder.
+``KAM_LANDING_MEMORY_LIMIT`` (else ``KAM_DUCKDB_MEMORY_LIMIT``, else ``1GB``) caps DuckDB
+wherever an extract computes over a whole entity: the landing's duplicate, snapshot and
+raw-suite checks (:mod:`kam_transforms.extract.landing`) and a connector's own whole-entity
+work (Odoo's hard deletes, :mod:`kam_transforms.extract.odoo`). Beyond it DuckDB spills to
+the folder.
 A folder whose process died is removed by the next extract (:func:`cleanup_work`).
 """
 
