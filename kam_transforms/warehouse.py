@@ -24,12 +24,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from kam_transforms import duck
 from kam_transforms.config import DEFAULT_STORAGE_VERSION
+
+if TYPE_CHECKING:  # publish never needs pandas; read_table's frame comes from DuckDB
+    import pandas as pd
 
 __all__ = [
     "PublishError",

@@ -193,3 +193,42 @@ def test_a_failing_task_tells_the_data_team_on_a_loopback_smtp_server(
     body = mail.get_content()
     assert "fx_rates.csv lacks canonical column(s) rate_to_base" in body, body
     assert "Tries:    1 (retries allowed: 3)" in body  # AirflowFailException: no retry
+
+
+#: What each task imports before it does any work (its module path, as the task body and the
+#: function it calls import them), and the heavy modules that path must not load: a task pays
+#: for pandas, GX or dbt only when it uses them (the landing's row rules import pandas when
+#: they first run; validate needs GX and pandas; alerts pandas).
+TASK_PATHS = {
+    "extract": (
+        "from airflow.sdk.exceptions import AirflowFailException; "
+        "from kam_transforms.orchestration import extract_for_task; "
+        "import kam_transforms.config, kam_transforms.extract, kam_transforms.pipeline, "
+        "kam_transforms.extract.export_config, kam_transforms.extract.snapshot",
+        ("pandas", "great_expectations", "dbt"),
+    ),
+    "validate": (
+        "import kam_transforms.pipeline, expectations, kam_transforms.validate",
+        ("great_expectations", "dbt"),
+    ),
+    "publish": (
+        "import kam_transforms.pipeline, kam_transforms.warehouse, kam_transforms.builds",
+        ("pandas", "great_expectations", "dbt", "matplotlib"),
+    ),
+    "alerts": (
+        "import kam_transforms.pipeline, kam_transforms.alerts, kam_transforms.alerts.source",
+        ("great_expectations", "dbt", "matplotlib"),
+    ),
+}
+
+
+@pytest.mark.parametrize("task", sorted(TASK_PATHS))
+def test_task_paths_import_no_heavy_module_they_do_not_need(task: str) -> None:
+    statement, forbidden = TASK_PATHS[task]
+    probe = f"import json, sys; {statement}; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=os.environ.copy(), capture_output=True, text=True,
+        check=True, cwd=REPO,
+    )
+    loaded = {m.split(".")[0] for m in json.loads(out.stdout.strip().splitlines()[-1])}
+    assert sorted(loaded & set(forbidden)) == [], task

@@ -51,9 +51,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from kam_transforms.entities import Entity
 from kam_transforms.extract.batches import batch_rows as batch_rows_setting
@@ -61,6 +59,12 @@ from kam_transforms.extract.batches import batched, record_batch
 from kam_transforms.extract.files import ExtractError
 from kam_transforms.extract.landing import Part
 from kam_transforms.extract.run import Fetched, Window
+from kam_transforms.lazy import lazy
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported when a record is first read, not when a task imports the extract path
+    pd = lazy("pandas")
 
 __all__ = [
     "OBJECTS",

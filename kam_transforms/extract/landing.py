@@ -44,8 +44,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -68,9 +66,14 @@ from kam_transforms.extract.snapshot import (
     check_shrink,
     previous_state,
 )
+from kam_transforms.lazy import lazy
 
 if TYPE_CHECKING:
     import duckdb
+    import numpy as np
+    import pandas as pd
+else:  # imported when a batch is first checked, not when a task imports the extract path
+    np, pd = lazy("numpy"), lazy("pandas")
 
 __all__ = [
     "CHUNK_ROWS",
@@ -95,7 +98,7 @@ PAUSE_ENV = "KAM_EXTRACT_PAUSE_BEFORE_PUBLISH"
 #: The most rows the row rules hold at once.
 CHUNK_ROWS = 100_000
 
-Chunk: TypeAlias = pd.DataFrame | pa.RecordBatch | pa.Table
+Chunk: TypeAlias = "pd.DataFrame | pa.RecordBatch | pa.Table"
 
 
 class RawValidationError(ExtractError):

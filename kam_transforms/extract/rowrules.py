@@ -16,15 +16,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from kam_transforms.addresses import canonical_locale, normalise_address
 from kam_transforms.entities import Entity
 from kam_transforms.extract.files import ExtractError
 from kam_transforms.extract.rules import MAX_MAGNITUDE, EntityRules
+from kam_transforms.lazy import lazy
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+else:  # imported when the rules first run, not when a task imports the extract path
+    np, pd = lazy("numpy"), lazy("pandas")
 
 __all__ = [
     "Drift",
