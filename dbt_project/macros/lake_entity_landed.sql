@@ -6,9 +6,20 @@
 #}
 {% macro lake_entity_landed(source_name, table_name) -%}
     {%- if not execute -%}{{ return(true) }}{%- endif -%}
+    {{ return(adapter.dispatch('lake_entity_landed', 'kam')(source_name, table_name)) }}
+{%- endmacro %}
+
+{% macro duckdb__lake_entity_landed(source_name, table_name) -%}
     {%- set pattern = env_var('KAM_LAKE_DIR') ~ '/raw/' ~ source_name ~ '/' ~ table_name ~ '/as_of=*/*.parquet' -%}
     {%- set found = run_query("select count(*) from glob('" ~ (pattern | replace("'", "''")) ~ "')") -%}
     {{ return(found.columns[0].values()[0] > 0) }}
+{%- endmacro %}
+
+{# Elsewhere (PostgreSQL) the lake is loaded into tables first (kam_transforms.pgwarehouse.lake_load), one per landed entity. #}
+{% macro default__lake_entity_landed(source_name, table_name) -%}
+    {%- set relation = source(source_name, table_name) -%}
+    {%- set found = adapter.get_relation(database=relation.database, schema=relation.schema, identifier=relation.identifier) -%}
+    {{ return(found is not none) }}
 {%- endmacro %}
 
 

@@ -13,3 +13,23 @@
 {% macro duckdb__round_to(expression, digits) -%}
     round(cast({{ expression }} as double), {{ digits }})
 {%- endmacro %}
+
+{#
+    The text of round_to(expression, digits) as DuckDB writes a double ('80.0', '6.7'): for
+    alert reasons, which must read the same on every adapter (PostgreSQL writes 80 for 80.0).
+#}
+{% macro rounded_text(expression, digits) -%}
+    {{ return(adapter.dispatch('rounded_text', 'kam')(expression, digits)) }}
+{%- endmacro %}
+
+{% macro default__rounded_text(expression, digits) -%}
+    {%- if digits | int > 0 -%}
+    cast(round(cast({{ expression }} as numeric), {{ digits }}) as {{ dbt.type_string() }})
+    {%- else -%}
+    (cast(round(cast({{ expression }} as numeric), 0) as {{ dbt.type_string() }}) || '.0')
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro duckdb__rounded_text(expression, digits) -%}
+    cast({{ round_to(expression, digits) }} as {{ dbt.type_string() }})
+{%- endmacro %}

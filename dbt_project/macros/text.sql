@@ -74,3 +74,16 @@
         {%- endfor %}
     ) as {{ dbt.type_string() }})
 {%- endmacro %}
+
+{# Whether the text matches the regular expression anywhere (a search, not a full match). #}
+{% macro regex_matches(expression, pattern) -%}
+    {{ return(adapter.dispatch('regex_matches', 'kam')(expression, pattern)) }}
+{%- endmacro %}
+
+{% macro default__regex_matches(expression, pattern) -%}
+    ({{ expression }} ~ {{ pattern }})
+{%- endmacro %}
+
+{% macro duckdb__regex_matches(expression, pattern) -%}
+    regexp_matches({{ expression }}, {{ pattern }})
+{%- endmacro %}

@@ -236,7 +236,7 @@ payment_facts as (
     select
         customer_id,
         sum(case when is_due_in_window then 1 else 0 end) as invoices_due_t12m,
-        avg(case when is_due_in_window then case when is_late then 1.0 else 0.0 end end)
+        cast(avg(case when is_due_in_window then case when is_late then 1.0 else 0.0 end end) as {{ type_double() }})
             as invoices_late_share_t12m,
         avg(case when is_due_in_window and is_settled then days_paid_late end) as average_days_paid_late_t12m,
         sum(case when is_overdue then 1 else 0 end) as overdue_invoice_count,
@@ -463,7 +463,7 @@ final as (
         gross_margin_lifetime,
         cast(distinct_products_t12m as integer) as distinct_products_t12m,
         cast(distinct_categories_t12m as integer) as distinct_categories_t12m,
-        case when category_count > 0 then 1.0 * distinct_categories_t12m / category_count else 0 end
+        cast(case when category_count > 0 then cast(1 as {{ type_double() }}) * distinct_categories_t12m / category_count else 0 end as {{ type_double() }})
             as category_share_t12m,
         case when order_count_t12m > 0 then revenue_t12m / order_count_t12m end as average_order_value_t12m,
         case when list_amount_t12m > 0 then discount_amount_t12m / list_amount_t12m end as average_discount_share_t12m,

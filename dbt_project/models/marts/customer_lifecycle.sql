@@ -53,7 +53,7 @@ cadence as (
         case
             when facts.order_count_total > 1
                 then
-                    1.0 * {{ dbt.datediff('facts.first_order_date', 'facts.last_order_date', 'day') }}  -- noqa: LT05
+                    cast(1 as {{ type_double() }}) * {{ dbt.datediff('facts.first_order_date', 'facts.last_order_date', 'day') }}  -- noqa: LT05
                     / (facts.order_count_total - 1)
             else {{ var('lifecycle_default_interval_days') }}
         end as usual_order_interval_days
@@ -164,7 +164,7 @@ final as (
         cast(derived.usual_order_interval_days as {{ type_double() }}) as usual_order_interval_days,
         case
             when derived.first_order_date is not null
-                then derived.recency_days / greatest(derived.usual_order_interval_days, 1.0)
+                then derived.recency_days / greatest(cast(derived.usual_order_interval_days as {{ type_double() }}), 1.0)
         end as order_interval_ratio,
         derived.revenue_change_share
     from derived

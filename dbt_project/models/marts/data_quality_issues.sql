@@ -141,7 +141,7 @@ malformed_owner_emails as (
         cast(null as {{ dbt.type_string() }}) as currency,
         cast(null as {{ type_double() }}) as revenue_base
     from owners
-    where owner_email is not null and not regexp_matches(owner_email, '^[^@\s]+@[^@\s]+$')
+    where owner_email is not null and not {{ regex_matches('owner_email', "'^[^@\\s]+@[^@\\s]+$'") }}
 
 ),
 

@@ -59,7 +59,7 @@ squeeze_score_high as (
         'risk' as alert_type,
         case when squeeze_score >= {{ high_score }} then 'high' else 'medium' end as severity,
         cast(null as {{ dbt.type_string() }}) as alert_subject,
-        'Squeeze score ' || cast(cast(round(squeeze_score, 0) as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+        'Squeeze score ' || cast(cast({{ round_to('squeeze_score', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
         || ' (threshold {{ min_score }}): discounts '
         || coalesce(cast(discount_depth_pct as {{ dbt.type_string() }}), '0') || '% of list value, '
         || cast(cast(late_share_pct as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
@@ -69,10 +69,10 @@ squeeze_score_high as (
         {{ evidence_json([
             ('squeeze_score', 'squeeze_score', 'score'),
             ('threshold_score', min_score, 'score'),
-            ('discount_depth_t12m', 'round(discount_depth_t12m, 4)', 'share'),
-            ('invoices_late_share_t12m', 'round(invoices_late_share_t12m, 4)', 'share'),
-            ('cost_to_serve_t12m', 'round(cost_to_serve_t12m, 2)', 'money', "'" ~ base_currency ~ "'"),
-            ('gross_margin_t12m', 'round(gross_margin_t12m, 2)', 'money', "'" ~ base_currency ~ "'"),
+            ('discount_depth_t12m', round_to('discount_depth_t12m', 4), 'share'),
+            ('invoices_late_share_t12m', round_to('invoices_late_share_t12m', 4), 'share'),
+            ('cost_to_serve_t12m', round_to('cost_to_serve_t12m', 2), 'money', "'" ~ base_currency ~ "'"),
+            ('gross_margin_t12m', round_to('gross_margin_t12m', 2), 'money', "'" ~ base_currency ~ "'"),
             ('is_large_account_squeezing', 'is_large_account_squeezing', 'flag'),
         ]) }} as evidence
     from squeezing
@@ -109,9 +109,9 @@ whitespace_opportunity as (
             ('product_category', 'product_category', 'text'),
             ('similar_account_count', 'similar_account_count', 'count'),
             ('buying_account_count', 'buying_account_count', 'count'),
-            ('buying_share', 'round(buying_share, 4)', 'share'),
-            ('peer_median_category_margin', 'round(peer_median_category_margin, 2)', 'money', "'" ~ base_currency ~ "'"),
-            ('opportunity_value', 'round(opportunity_value, 2)', 'money', "'" ~ base_currency ~ "'"),
+            ('buying_share', round_to('buying_share', 4), 'share'),
+            ('peer_median_category_margin', round_to('peer_median_category_margin', 2), 'money', "'" ~ base_currency ~ "'"),
+            ('opportunity_value', round_to('opportunity_value', 2), 'money', "'" ~ base_currency ~ "'"),
             ('threshold_value', min_value, 'money', "'" ~ base_currency ~ "'"),
             ('abc_class', 'abc_class', 'id'),
             ('industry', 'industry', 'text'),

@@ -79,13 +79,13 @@ health_band_drop as (
         case when health_band = 'red' then 'high' else 'medium' end as severity,
         cast(null as {{ dbt.type_string() }}) as alert_subject,
         'Health band dropped from ' || previous_health_band || ' to ' || health_band || ' (score '
-        || coalesce(cast(round(previous_health_score, 1) as {{ dbt.type_string() }}), '?') || ' -> '
-        || cast(round(health_score, 1) as {{ dbt.type_string() }}) || ').' as reason,
+        || coalesce({{ rounded_text('previous_health_score', 1) }}, '?') || ' -> '
+        || {{ rounded_text('health_score', 1) }} || ').' as reason,
         {{ evidence_json([
             ('health_band', 'health_band', 'code', "'health_band'"),
             ('previous_health_band', 'previous_health_band', 'code', "'health_band'"),
-            ('health_score', 'round(health_score, 1)', 'score'),
-            ('previous_health_score', 'round(previous_health_score, 1)', 'score'),
+            ('health_score', round_to('health_score', 1), 'score'),
+            ('previous_health_score', round_to('previous_health_score', 1), 'score'),
         ]) }} as evidence
     from bands
     where band_rank > previous_band_rank
@@ -127,11 +127,11 @@ entered_decline as (
         'Lifecycle stage changed from ' || coalesce(previous_stage, 'unknown') || ' to decline on '
         || cast(stage_entered_date as {{ dbt.type_string() }}) || ': last order '
         || coalesce(cast(recency_days as {{ dbt.type_string() }}), '?') || ' days ago, usually one every '
-        || coalesce(cast(round(usual_order_interval_days, 1) as {{ dbt.type_string() }}), '?') || ' days'
+        || coalesce({{ rounded_text('usual_order_interval_days', 1) }}, '?') || ' days'
         || coalesce(
             '; trailing 12-month revenue '
             || case when revenue_change_share >= 0 then '+' else '' end
-            || cast(cast(round(100 * revenue_change_share, 0) as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+            || cast(cast({{ round_to('100 * revenue_change_share', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
             || '%',
             ''
         ) || '.' as reason,
@@ -140,8 +140,8 @@ entered_decline as (
             ('stage_entered_date', 'cast(stage_entered_date as ' ~ dbt.type_string() ~ ')', 'date'),
             ('days_in_decline', 'days_in_decline', 'days'),
             ('recency_days', 'recency_days', 'days'),
-            ('usual_order_interval_days', 'round(usual_order_interval_days, 1)', 'days'),
-            ('revenue_change_share', 'round(revenue_change_share, 4)', 'share'),
+            ('usual_order_interval_days', round_to('usual_order_interval_days', 1), 'days'),
+            ('revenue_change_share', round_to('revenue_change_share', 4), 'share'),
             ('window_days', decline_days, 'days'),
         ]) }} as evidence
     from declines
@@ -175,12 +175,12 @@ low_p_alive as (
         case when p_alive < 0.5 * {{ p_alive_threshold }} then 'high' else 'medium' end as severity,
         cast(null as {{ dbt.type_string() }}) as alert_subject,
         'Probability that the customer is still buying (BG/NBD P(alive)) is '
-        || cast(cast(round(100 * p_alive, 0) as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+        || cast(cast({{ round_to('100 * p_alive', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
         || '%, below the '
-        || cast(cast(round(100 * {{ p_alive_threshold }}, 0) as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+        || cast(cast({{ round_to('100 * ' ~ p_alive_threshold, 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
         || '% threshold.' as reason,
         {{ evidence_json([
-            ('p_alive', 'round(p_alive, 4)', 'share'),
+            ('p_alive', round_to('p_alive', 4), 'share'),
             ('repeat_purchases', 'frequency', 'count'),
             ('threshold', p_alive_threshold, 'share'),
             ('model_version', 'model_version', 'id'),

@@ -55,7 +55,7 @@ overdue_invoices as (
         || ' days past due (limits {{ base_currency }} '
         || {{ format_thousands(max_amount) }} || ' or {{ max_days }} days).' as reason,
         {{ evidence_json([
-            ('overdue_amount_base', 'round(overdue_amount_base, 2)', 'money', "'" ~ base_currency ~ "'"),
+            ('overdue_amount_base', round_to('overdue_amount_base', 2), 'money', "'" ~ base_currency ~ "'"),
             ('overdue_invoice_count', 'overdue_invoice_count', 'count'),
             ('max_days_overdue', 'max_days_overdue', 'days'),
             ('threshold_amount', max_amount, 'money', "'" ~ base_currency ~ "'"),

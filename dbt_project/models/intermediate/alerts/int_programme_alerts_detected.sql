@@ -76,22 +76,22 @@ plan_behind_pace as (
         plan_id as alert_subject,
         'Plan ' || plan_id || ' (' || cast(period_start as {{ dbt.type_string() }}) || ' to '
         || cast(period_end as {{ dbt.type_string() }}) || ') is '
-        || cast(cast(round(-100 * pace_gap, 0) as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+        || cast(cast({{ round_to('-100 * pace_gap', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
         || ' points behind its pace: '
-        || cast(cast(round(100 * attainment_share, 0) as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+        || cast(cast({{ round_to('100 * attainment_share', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
         || '% of the target reached, '
-        || cast(cast(round(100 * expected_attainment_share, 0) as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+        || cast(cast({{ round_to('100 * expected_attainment_share', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
         || '% expected by now.' as reason,
         {{ evidence_json([
             ('plan_id', 'plan_id', 'id'),
             ('period_start', 'cast(period_start as ' ~ dbt.type_string() ~ ')', 'date'),
             ('period_end', 'cast(period_end as ' ~ dbt.type_string() ~ ')', 'date'),
-            ('attainment_share', 'round(attainment_share, 4)', 'share'),
-            ('expected_attainment_share', 'round(expected_attainment_share, 4)', 'share'),
-            ('pace_gap', 'round(pace_gap, 4)', 'share'),
-            ('revenue_target_base', 'round(revenue_target_base, 2)', 'money', "'" ~ base_currency ~ "'"),
-            ('revenue_to_date_base', 'round(revenue_to_date_base, 2)', 'money', "'" ~ base_currency ~ "'"),
-            ('forecast_margin_attainment_share', 'round(forecast_margin_attainment_share, 4)', 'share'),
+            ('attainment_share', round_to('attainment_share', 4), 'share'),
+            ('expected_attainment_share', round_to('expected_attainment_share', 4), 'share'),
+            ('pace_gap', round_to('pace_gap', 4), 'share'),
+            ('revenue_target_base', round_to('revenue_target_base', 2), 'money', "'" ~ base_currency ~ "'"),
+            ('revenue_to_date_base', round_to('revenue_to_date_base', 2), 'money', "'" ~ base_currency ~ "'"),
+            ('forecast_margin_attainment_share', round_to('forecast_margin_attainment_share', 4), 'share'),
             ('abc_class', 'abc_class', 'id'),
             ('threshold_gap', behind_gap, 'share'),
         ]) }} as evidence
@@ -176,7 +176,7 @@ competitor_in_key_accounts as (
             ('days_since_entry', 'recent_entries.days_since_entry', 'days'),
             ('opportunity_count', 'recent_entries.opportunity_count', 'count'),
             ('opportunities_lost', 'recent_entries.opportunities_lost', 'count'),
-            ('gross_margin_t12m', 'round(tiers.gross_margin_t12m, 2)', 'money', "'" ~ base_currency ~ "'"),
+            ('gross_margin_t12m', round_to('tiers.gross_margin_t12m', 2), 'money', "'" ~ base_currency ~ "'"),
             ('prior_account_count', 'recent_entries.prior_account_count', 'count'),
             ('threshold_accounts', entry_min_accounts, 'count'),
         ]) }} as evidence

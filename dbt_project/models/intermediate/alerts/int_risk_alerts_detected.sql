@@ -121,8 +121,8 @@ competitor_loss as (
             ('closed_date', 'cast(closed_date as ' ~ dbt.type_string() ~ ')', 'date'),
             ('days_since_lost', 'days_since_lost', 'days'),
             ('amount', 'amount', 'money', 'currency'),
-            ('amount_base', 'round(amount_base, 2)', 'money', "'" ~ base_currency ~ "'"),
-            ('revenue_t12m', 'round(revenue_t12m, 2)', 'money', "'" ~ base_currency ~ "'"),
+            ('amount_base', round_to('amount_base', 2), 'money', "'" ~ base_currency ~ "'"),
+            ('revenue_t12m', round_to('revenue_t12m', 2), 'money', "'" ~ base_currency ~ "'"),
         ]) }} as evidence
     from lost_opportunities
 
@@ -143,13 +143,13 @@ revenue_decline as (
         end as severity,
         cast(null as {{ dbt.type_string() }}) as alert_subject,
         'Trailing 12-month revenue fell '
-        || cast(cast(round(-100 * revenue_change_share, 0) as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+        || cast(cast({{ round_to('-100 * revenue_change_share', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
         || '% ({{ base_currency }} ' || {{ format_thousands('revenue_prior_12m') }}
         || ' -> {{ base_currency }} ' || {{ format_thousands('revenue_t12m') }} || ').' as reason,
         {{ evidence_json([
-            ('revenue_t12m', 'round(revenue_t12m, 2)', 'money', "'" ~ base_currency ~ "'"),
-            ('revenue_prior_12m', 'round(revenue_prior_12m, 2)', 'money', "'" ~ base_currency ~ "'"),
-            ('revenue_change_share', 'round(revenue_change_share, 4)', 'share'),
+            ('revenue_t12m', round_to('revenue_t12m', 2), 'money', "'" ~ base_currency ~ "'"),
+            ('revenue_prior_12m', round_to('revenue_prior_12m', 2), 'money', "'" ~ base_currency ~ "'"),
+            ('revenue_change_share', round_to('revenue_change_share', 4), 'share'),
             ('abc_class', 'abc_class', 'id'),
             ('previous_abc_class', 'previous_abc_class', 'id'),
             ('threshold_share', var('alert_revenue_decline_share'), 'share'),
@@ -193,15 +193,15 @@ order_cadence_gap as (
         cast(null as {{ dbt.type_string() }}) as alert_subject,
         'No order for ' || cast(recency_days as {{ dbt.type_string() }}) || ' days (last on '
         || cast(last_order_date as {{ dbt.type_string() }}) || '), '
-        || cast(round(interval_ratio, 1) as {{ dbt.type_string() }})
+        || {{ rounded_text('interval_ratio', 1) }}
         || ' times the usual interval of '
-        || cast(round(usual_order_interval_days, 1) as {{ dbt.type_string() }})
+        || {{ rounded_text('usual_order_interval_days', 1) }}
         || ' days between its ' || cast(order_count_total as {{ dbt.type_string() }}) || ' orders.' as reason,
         {{ evidence_json([
             ('recency_days', 'recency_days', 'days'),
             ('last_order_date', 'cast(last_order_date as ' ~ dbt.type_string() ~ ')', 'date'),
-            ('usual_order_interval_days', 'round(usual_order_interval_days, 1)', 'days'),
-            ('interval_ratio', 'round(interval_ratio, 2)', 'ratio'),
+            ('usual_order_interval_days', round_to('usual_order_interval_days', 1), 'days'),
+            ('interval_ratio', round_to('interval_ratio', 2), 'ratio'),
             ('order_count_total', 'order_count_total', 'count'),
             ('threshold_multiple', cadence_multiple, 'ratio'),
         ]) }} as evidence

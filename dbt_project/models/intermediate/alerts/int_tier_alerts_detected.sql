@@ -47,9 +47,9 @@ dropped_out_of_class_a as (
             ('previous_abc_class', 'previous_abc_class', 'id'),
             ('abc_class', 'abc_class', 'id'),
             ('abc_measure', 'abc_measure', 'code', "'abc_measure'"),
-            ('measure_value', 'round(measure_value, 2)', 'money', "'" ~ base_currency ~ "'"),
+            ('measure_value', round_to('measure_value', 2), 'money', "'" ~ base_currency ~ "'"),
             ('measure_rank', 'measure_rank', 'number'),
-            ('cumulative_share', 'round(cumulative_share, 4)', 'share'),
+            ('cumulative_share', round_to('cumulative_share', 4), 'share'),
         ]) }} as evidence
     from tiers
     where previous_abc_class = 'A' and abc_class <> 'A'
@@ -72,9 +72,9 @@ promoted_to_class_a as (
             ('previous_abc_class', 'previous_abc_class', 'id'),
             ('abc_class', 'abc_class', 'id'),
             ('abc_measure', 'abc_measure', 'code', "'abc_measure'"),
-            ('measure_value', 'round(measure_value, 2)', 'money', "'" ~ base_currency ~ "'"),
+            ('measure_value', round_to('measure_value', 2), 'money', "'" ~ base_currency ~ "'"),
             ('measure_rank', 'measure_rank', 'number'),
-            ('cumulative_share', 'round(cumulative_share, 4)', 'share'),
+            ('cumulative_share', round_to('cumulative_share', 4), 'share'),
         ]) }} as evidence
     from tiers
     where abc_class = 'A' and previous_abc_class in ('B', 'C')
@@ -150,13 +150,13 @@ potential_toward_core as (
             else
                 'Potential customer growing toward core: trailing 12-month {{ measure | replace("_", " ") }} '
                 || '{{ base_currency }} ' || {{ format_thousands('current_value') }} || ' is '
-                || cast(cast(round(100 * core_share, 0) as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+                || cast(cast({{ round_to('100 * core_share', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
                 || '% of the core threshold ({{ base_currency }} '
                 || {{ format_thousands('core_current_value') }} || ')'
                 || coalesce(
                     ', up '
                     || cast(
-                        cast(round(100 * measure_growth_share, 0) as {{ dbt.type_int() }}) as {{ dbt.type_string() }}
+                        cast({{ round_to('100 * measure_growth_share', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }}
                     )
                     || '% on the prior 12 months',
                     ', new since the prior 12 months'
@@ -166,10 +166,10 @@ potential_toward_core as (
             ('value_quadrant', 'value_quadrant', 'code', "'value_quadrant'"),
             ('previous_value_quadrant', 'previous_value_quadrant', 'code', "'value_quadrant'"),
             ('abc_measure', "'" ~ measure ~ "'", 'code', "'abc_measure'"),
-            ('current_value', 'round(current_value, 2)', 'money', "'" ~ base_currency ~ "'"),
-            ('core_current_value', 'round(core_current_value, 2)', 'money', "'" ~ base_currency ~ "'"),
-            ('core_share', 'round(core_share, 4)', 'share'),
-            ('measure_growth_share', 'round(measure_growth_share, 4)', 'share'),
+            ('current_value', round_to('current_value', 2), 'money', "'" ~ base_currency ~ "'"),
+            ('core_current_value', round_to('core_current_value', 2), 'money', "'" ~ base_currency ~ "'"),
+            ('core_share', round_to('core_share', 4), 'share'),
+            ('measure_growth_share', round_to('measure_growth_share', 4), 'share'),
         ]) }} as evidence
     from approaching_core
 
