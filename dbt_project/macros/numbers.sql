@@ -25,5 +25,23 @@
     alerts compare such sums. Portable: DuckDB and PostgreSQL both sum decimal(38, 6) exactly.
 #}
 {% macro exact_sum(expression) -%}
-    cast(sum(cast({{ expression }} as decimal(38, 6))) as double precision)
+    cast(sum(cast({{ as_exact_numeric(expression) }} as decimal(38, 6))) as double precision)
+{%- endmacro %}
+
+{#
+    A number as an exact decimal, for rounding it. DuckDB casts a double to a decimal from its
+    binary value; PostgreSQL's float8-to-numeric cast keeps only 15 significant digits, which
+    rounds 123.4567894999999 to 123.456790 at 6 decimals (DuckDB: 123.456789). Through its
+    shortest exact text (PostgreSQL 12+) the value rounds as on DuckDB.
+#}
+{% macro as_exact_numeric(expression) -%}
+    {{ return(adapter.dispatch('as_exact_numeric', 'kam')(expression)) }}
+{%- endmacro %}
+
+{% macro default__as_exact_numeric(expression) -%}
+    cast(cast({{ expression }} as {{ dbt.type_string() }}) as numeric)
+{%- endmacro %}
+
+{% macro duckdb__as_exact_numeric(expression) -%}
+    {{ expression }}
 {%- endmacro %}

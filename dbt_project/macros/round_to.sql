@@ -7,7 +7,7 @@
 {%- endmacro %}
 
 {% macro default__round_to(expression, digits) -%}
-    cast(round(cast({{ expression }} as numeric), {{ digits }}) as {{ type_double() }})
+    cast(round({{ as_exact_numeric(expression) }}, {{ digits }}) as {{ type_double() }})
 {%- endmacro %}
 
 {% macro duckdb__round_to(expression, digits) -%}
@@ -24,9 +24,9 @@
 
 {% macro default__rounded_text(expression, digits) -%}
     {%- if digits | int > 0 -%}
-    cast(round(cast({{ expression }} as numeric), {{ digits }}) as {{ dbt.type_string() }})
+    cast(round({{ as_exact_numeric(expression) }}, {{ digits }}) as {{ dbt.type_string() }})
     {%- else -%}
-    (cast(round(cast({{ expression }} as numeric), 0) as {{ dbt.type_string() }}) || '.0')
+    (cast(round({{ as_exact_numeric(expression) }}, 0) as {{ dbt.type_string() }}) || '.0')
     {%- endif -%}
 {%- endmacro %}
 

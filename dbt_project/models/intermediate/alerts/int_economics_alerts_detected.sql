@@ -61,7 +61,7 @@ squeeze_score_high as (
         cast(null as {{ dbt.type_string() }}) as alert_subject,
         'Squeeze score ' || cast(cast({{ round_to('squeeze_score', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
         || ' (threshold {{ min_score }}): discounts '
-        || coalesce(cast(discount_depth_pct as {{ dbt.type_string() }}), '0') || '% of list value, '
+        || coalesce({{ rounded_text('discount_depth_pct', 1) }}, '0') || '% of list value, '
         || cast(cast(late_share_pct as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
         || '% of invoices paid late, cost to serve {{ base_currency }} '
         || {{ format_thousands('cost_to_serve_t12m') }} || ' against a margin of {{ base_currency }} '
