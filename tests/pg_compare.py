@@ -75,7 +75,9 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.loc[order].reset_index(drop=True)
 
 
-def compare_mart(duck_db: Path, duck_schema: str, pg_con: Any, pg_schema: str, name: str) -> list[str]:
+def compare_mart(
+    duck_db: Path, duck_schema: str, pg_con: Any, pg_schema: str, name: str
+) -> list[str]:
     """The differences of one mart (empty: equal)."""
     with duckdb.connect(str(duck_db), read_only=True) as con:
         duck = con.execute(f'select * from "{duck_schema}"."{name}"').df()  # noqa: S608

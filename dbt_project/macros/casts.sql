@@ -44,3 +44,8 @@
 {% macro duckdb__type_double() -%}
     double
 {%- endmacro %}
+
+{# An expression as a double (PostgreSQL divides integers and numeric literals exactly, in numeric). #}
+{% macro as_double(expression) -%}
+    cast({{ expression }} as {{ type_double() }})
+{%- endmacro %}

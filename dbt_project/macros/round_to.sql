@@ -33,3 +33,8 @@
 {% macro duckdb__rounded_text(expression, digits) -%}
     cast({{ round_to(expression, digits) }} as {{ dbt.type_string() }})
 {%- endmacro %}
+
+{# The text of an expression rounded to an integer ('95'), the same on every adapter. #}
+{% macro rounded_integer_text(expression) -%}
+    cast(cast({{ round_to(expression, 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+{%- endmacro %}

@@ -69,7 +69,8 @@ def host_levels(models: list[HostModel], manifest: dict[str, Any]) -> list[list[
 
 def _results(target_dir: Path) -> list[dict[str, Any]]:
     try:
-        return list(json.loads((target_dir / "run_results.json").read_text(encoding="utf-8"))["results"])
+        text = (target_dir / "run_results.json").read_text(encoding="utf-8")
+        return list(json.loads(text)["results"])
     except (FileNotFoundError, json.JSONDecodeError, KeyError):
         return []
 
@@ -125,9 +126,8 @@ def build_postgres(
     with target.connect(autocommit=True) as con:
         for models in levels:  # a stale table must never stand in for this build's
             for model in models:
-                con.execute(
-                    f"drop table if exists {quote_ident(model.schema)}.{quote_ident(model.identifier)} cascade"
-                )
+                relation = f"{quote_ident(model.schema)}.{quote_ident(model.identifier)}"
+                con.execute(f"drop table if exists {relation} cascade")
     executed: dict[str, str] = {}
     phases: list[dict[str, Any]] = []
 

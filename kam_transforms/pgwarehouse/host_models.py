@@ -59,7 +59,9 @@ def host_models(manifest: dict[str, Any], project_dir: Path) -> list[HostModel]:
         if node.get("config", {}).get("materialized") != "host_python":
             continue
         if unique_id not in python_files:
-            raise RuntimeError(f"host_python node {unique_id} has no disabled Python model of its name")
+            raise RuntimeError(
+                f"host_python node {unique_id} has no disabled Python model of its name"
+            )
         found.append(HostModel(node, python_files[unique_id], project_dir))
     return found
 
@@ -80,9 +82,11 @@ def read_frame(con: Any, schema: str, identifier: str) -> pd.DataFrame:
             series = pd.Series(pd.array(values, dtype="Int64"))
             data[column.name] = series if has_null else series.astype("int64")
         elif oid in _FLOATS:
-            data[column.name] = pd.Series([float("nan") if v is None else float(v) for v in values], dtype="float64")
+            floats = [float("nan") if v is None else float(v) for v in values]
+            data[column.name] = pd.Series(floats, dtype="float64")
         elif oid in _DATES:
-            data[column.name] = pd.Series(pd.to_datetime(pd.Series(values, dtype="object"))).astype("datetime64[us]")
+            stamps = pd.to_datetime(pd.Series(values, dtype="object"))
+            data[column.name] = pd.Series(stamps).astype("datetime64[us]")
         elif oid in _BOOLS:
             data[column.name] = pd.Series(values, dtype="boolean" if has_null else "bool")
         else:
@@ -105,7 +109,9 @@ def _pg_type(arrow_type: pa.DataType) -> str:
         return "timestamp"
     if pa.types.is_date(arrow_type):
         return "date"
-    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_null(arrow_type):
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return "text"
+    if pa.types.is_null(arrow_type):
         return "text"
     raise TypeError(f"no PostgreSQL column type for Arrow {arrow_type}")
 
@@ -126,10 +132,15 @@ def write_frame(con: Any, schema: str, identifier: str, frame: pd.DataFrame) -> 
     # PostgreSQL gets them folded to lower case, as its unquoted names are.
     names = [f.name.lower() for f in table.schema]
     if len(set(names)) != len(names):
-        raise ValueError(f"{schema}.{identifier}: columns {table.schema.names} collide in lower case")
-    columns = ", ".join(f"{quote_ident(n)} {_pg_type(f.type)}" for n, f in zip(names, table.schema, strict=True))
+        raise ValueError(
+            f"{schema}.{identifier}: columns {table.schema.names} collide in lower case"
+        )
+    columns = ", ".join(
+        f"{quote_ident(n)} {_pg_type(f.type)}" for n, f in zip(names, table.schema, strict=True)
+    )
     buffer = io.BytesIO()
-    pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False, quoting_style="all_valid"))
+    options = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid")
+    pa_csv.write_csv(table, buffer, options)
     with con.transaction(), con.cursor() as cur:
         cur.execute(f"create schema if not exists {quote_ident(schema)}")
         cur.execute(f"drop table if exists {relation} cascade")
@@ -168,12 +179,12 @@ class _Dbt:
 
     def ref(self, name: str) -> _Relation:
         for unique_id in self._model.parents:
-            node = self._manifest["nodes"].get(unique_id) or self._manifest.get("snapshots", {}).get(unique_id)
+            node = self._manifest["nodes"].get(unique_id)
             if node and node["name"] == name:
                 return _Relation(self._con, node["schema"], node.get("alias") or node["name"])
         raise RuntimeError(
             f"{self._model.python_file}: ref({name!r}) is not a parent of the host_python node "
-            f"{self._model.unique_id} (add `-- depends_on: {{{{ ref('{name}') }}}}` to its stand-in)"
+            f"{self._model.unique_id} (add `-- depends_on: {{{{ ref('{name}') }}}}` to it)"
         )
 
 
@@ -182,5 +193,7 @@ def run_host_model(con: Any, model: HostModel, manifest: dict[str, Any]) -> int:
     namespace = runpy.run_path(str(model.python_file))
     frame = namespace["model"](_Dbt(con, model, manifest), None)
     if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{model.python_file}: model() returned {type(frame).__name__}, not a DataFrame")
+        raise TypeError(
+            f"{model.python_file}: model() returned {type(frame).__name__}, not a DataFrame"
+        )
     return write_frame(con, model.schema, model.identifier, frame)

@@ -43,7 +43,9 @@ def landed_entities(lake_dir: Path) -> dict[tuple[str, str], list[tuple[str, Pat
     for path in sorted(raw.glob("*/*/as_of=*/*.parquet")):
         match = _PARTITION.match(path.parent.name)
         if match is None:
-            raise ValueError(f"{path}: partition folder {path.parent.name!r} is not as_of=YYYY-MM-DD")
+            raise ValueError(
+                f"{path}: partition folder {path.parent.name!r} is not as_of=YYYY-MM-DD"
+            )
         source, entity = path.parent.parent.parent.name, path.parent.parent.name
         found.setdefault((source, entity), []).append((match.group(1), path))
     return found
@@ -119,7 +121,9 @@ def load_lake(target: PostgresTarget, lake_dir: Path) -> dict[str, int]:
                         continue
                     columns = _columns(files)
                     table_sql = f"{schema_sql}.{quote_ident(entity)}"
-                    column_defs = ", ".join(f"{quote_ident(c.lower())} text" for c in [*columns, "as_of"])
+                    column_defs = ", ".join(
+                        f"{quote_ident(c.lower())} text" for c in [*columns, "as_of"]
+                    )
                     cur.execute(
                         "select column_name from information_schema.columns "
                         "where table_schema = %s and table_name = %s order by ordinal_position",

@@ -82,7 +82,8 @@ class PostgresTarget:
             try:
                 fields["port"] = int(env["KAM_PG_PORT"])
             except ValueError:
-                raise ValueError(f"KAM_PG_PORT={env['KAM_PG_PORT']!r} is not a port number") from None
+                port = env["KAM_PG_PORT"]
+                raise ValueError(f"KAM_PG_PORT={port!r} is not a port number") from None
         return cls(**fields)
 
     def describe(self) -> str:
@@ -138,7 +139,7 @@ def _airflow_connection(conn_id: str, env: dict[str, str]) -> dict[str, Any]:
     uri = env.get(f"AIRFLOW_CONN_{conn_id.upper()}")
     if uri is None:
         try:
-            from airflow.sdk import BaseHook  # type: ignore[attr-defined]
+            from airflow.sdk import BaseHook
 
             conn = BaseHook.get_connection(conn_id)
         except Exception:  # noqa: BLE001 - no Airflow, no database, or no such connection

@@ -138,9 +138,9 @@ shares as (
             when gross_margin_prior_12m > 0
                 then (gross_margin_t12m - gross_margin_prior_12m) / gross_margin_prior_12m
         end as gross_margin_growth_share,
-        case when prior_class_a_count > 0 then cast(1 as {{ type_double() }}) * retained_class_a_count / prior_class_a_count end
+        case when prior_class_a_count > 0 then {{ as_double('retained_class_a_count') }} / prior_class_a_count end
             as class_a_retention_share,
-        case when key_account_count > 0 then cast(1 as {{ type_double() }}) * key_accounts_touched / key_account_count end
+        case when key_account_count > 0 then {{ as_double('key_accounts_touched') }} / key_account_count end
             as touchpoint_coverage_share,
         case when plan_margin_target_base > 0 then plan_margin_to_date_base / plan_margin_target_base end
             as plan_margin_attainment_share,

@@ -87,13 +87,13 @@ rated as (
         case
             when outcomes.opportunities_won_t12m + outcomes.opportunities_lost_t12m > 0
                 then
-                    cast(1 as {{ type_double() }}) * outcomes.opportunities_won_t12m
+                    {{ as_double('outcomes.opportunities_won_t12m') }}
                     / (outcomes.opportunities_won_t12m + outcomes.opportunities_lost_t12m)
         end as win_rate_t12m,
         case
             when outcomes.opportunities_won_prior_12m + outcomes.opportunities_lost_prior_12m > 0
                 then
-                    cast(1 as {{ type_double() }}) * outcomes.opportunities_won_prior_12m
+                    {{ as_double('outcomes.opportunities_won_prior_12m') }}
                     / (outcomes.opportunities_won_prior_12m + outcomes.opportunities_lost_prior_12m)
         end as win_rate_prior_12m,
         coalesce(presence.key_accounts_present, 0) as key_accounts_present,

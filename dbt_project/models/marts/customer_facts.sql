@@ -463,7 +463,7 @@ final as (
         gross_margin_lifetime,
         cast(distinct_products_t12m as integer) as distinct_products_t12m,
         cast(distinct_categories_t12m as integer) as distinct_categories_t12m,
-        cast(case when category_count > 0 then cast(1 as {{ type_double() }}) * distinct_categories_t12m / category_count else 0 end as {{ type_double() }})
+        case when category_count > 0 then {{ as_double('distinct_categories_t12m') }} / category_count else 0.0 end
             as category_share_t12m,
         case when order_count_t12m > 0 then revenue_t12m / order_count_t12m end as average_order_value_t12m,
         case when list_amount_t12m > 0 then discount_amount_t12m / list_amount_t12m end as average_discount_share_t12m,

@@ -164,7 +164,7 @@ final as (
         cast(derived.usual_order_interval_days as {{ type_double() }}) as usual_order_interval_days,
         case
             when derived.first_order_date is not null
-                then derived.recency_days / greatest(cast(derived.usual_order_interval_days as {{ type_double() }}), 1.0)
+                then derived.recency_days / greatest({{ as_double('derived.usual_order_interval_days') }}, 1.0)
         end as order_interval_ratio,
         derived.revenue_change_share
     from derived

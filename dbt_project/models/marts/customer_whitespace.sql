@@ -147,7 +147,7 @@ shared as (
         valued.*,
         case
             when valued.similar_account_count > 0
-                then cast(1 as {{ type_double() }}) * valued.buying_account_count / valued.similar_account_count
+                then {{ as_double('valued.buying_account_count') }} / valued.similar_account_count
             else 0.0
         end as buying_share
     from valued

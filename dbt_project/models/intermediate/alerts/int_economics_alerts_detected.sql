@@ -59,7 +59,7 @@ squeeze_score_high as (
         'risk' as alert_type,
         case when squeeze_score >= {{ high_score }} then 'high' else 'medium' end as severity,
         cast(null as {{ dbt.type_string() }}) as alert_subject,
-        'Squeeze score ' || cast(cast({{ round_to('squeeze_score', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+        'Squeeze score ' || {{ rounded_integer_text('squeeze_score') }}
         || ' (threshold {{ min_score }}): discounts '
         || coalesce({{ rounded_text('discount_depth_pct', 1) }}, '0') || '% of list value, '
         || cast(cast(late_share_pct as {{ dbt.type_int() }}) as {{ dbt.type_string() }})

@@ -131,7 +131,7 @@ entered_decline as (
         || coalesce(
             '; trailing 12-month revenue '
             || case when revenue_change_share >= 0 then '+' else '' end
-            || cast(cast({{ round_to('100 * revenue_change_share', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+            || {{ rounded_integer_text('100 * revenue_change_share') }}
             || '%',
             ''
         ) || '.' as reason,
@@ -175,9 +175,9 @@ low_p_alive as (
         case when p_alive < 0.5 * {{ p_alive_threshold }} then 'high' else 'medium' end as severity,
         cast(null as {{ dbt.type_string() }}) as alert_subject,
         'Probability that the customer is still buying (BG/NBD P(alive)) is '
-        || cast(cast({{ round_to('100 * p_alive', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+        || {{ rounded_integer_text('100 * p_alive') }}
         || '%, below the '
-        || cast(cast({{ round_to('100 * ' ~ p_alive_threshold, 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+        || {{ rounded_integer_text('100 * ' ~ p_alive_threshold) }}
         || '% threshold.' as reason,
         {{ evidence_json([
             ('p_alive', round_to('p_alive', 4), 'share'),

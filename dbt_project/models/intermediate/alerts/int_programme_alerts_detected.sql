@@ -76,11 +76,11 @@ plan_behind_pace as (
         plan_id as alert_subject,
         'Plan ' || plan_id || ' (' || cast(period_start as {{ dbt.type_string() }}) || ' to '
         || cast(period_end as {{ dbt.type_string() }}) || ') is '
-        || cast(cast({{ round_to('-100 * pace_gap', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+        || {{ rounded_integer_text('-100 * pace_gap') }}
         || ' points behind its pace: '
-        || cast(cast({{ round_to('100 * attainment_share', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+        || {{ rounded_integer_text('100 * attainment_share') }}
         || '% of the target reached, '
-        || cast(cast({{ round_to('100 * expected_attainment_share', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+        || {{ rounded_integer_text('100 * expected_attainment_share') }}
         || '% expected by now.' as reason,
         {{ evidence_json([
             ('plan_id', 'plan_id', 'id'),

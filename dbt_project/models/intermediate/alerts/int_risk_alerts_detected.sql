@@ -143,7 +143,7 @@ revenue_decline as (
         end as severity,
         cast(null as {{ dbt.type_string() }}) as alert_subject,
         'Trailing 12-month revenue fell '
-        || cast(cast({{ round_to('-100 * revenue_change_share', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+        || {{ rounded_integer_text('-100 * revenue_change_share') }}
         || '% ({{ base_currency }} ' || {{ format_thousands('revenue_prior_12m') }}
         || ' -> {{ base_currency }} ' || {{ format_thousands('revenue_t12m') }} || ').' as reason,
         {{ evidence_json([

@@ -150,14 +150,12 @@ potential_toward_core as (
             else
                 'Potential customer growing toward core: trailing 12-month {{ measure | replace("_", " ") }} '
                 || '{{ base_currency }} ' || {{ format_thousands('current_value') }} || ' is '
-                || cast(cast({{ round_to('100 * core_share', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+                || {{ rounded_integer_text('100 * core_share') }}
                 || '% of the core threshold ({{ base_currency }} '
                 || {{ format_thousands('core_current_value') }} || ')'
                 || coalesce(
                     ', up '
-                    || cast(
-                        cast({{ round_to('100 * measure_growth_share', 0) }} as {{ dbt.type_int() }}) as {{ dbt.type_string() }}
-                    )
+                    || {{ rounded_integer_text('100 * measure_growth_share') }}
                     || '% on the prior 12 months',
                     ', new since the prior 12 months'
                 ) || '.'

@@ -109,13 +109,18 @@ components as (
     select
         parts.*,
         case
-            when parts.life_months_t12m > 0 then cast(parts.active_months_t12m as {{ type_double() }}) / parts.life_months_t12m else 0.0
+            when parts.life_months_t12m > 0
+                then {{ as_double('parts.active_months_t12m') }} / parts.life_months_t12m
+            else 0.0
         end as repeat_purchase_rate,
         100.0 * case
-            when parts.life_months_t12m > 0 then cast(1 as {{ type_double() }}) * parts.active_months_t12m / parts.life_months_t12m else 0.0
+            when parts.life_months_t12m > 0
+                then {{ as_double('parts.active_months_t12m') }} / parts.life_months_t12m
+            else 0.0
         end as repeat_purchase_score,
         100.0 * coalesce(parts.category_share_t12m, 0) as cross_purchase_score,
-        100.0 * least(cast(1 as {{ type_double() }}) * parts.tenure_days / {{ var('loyalty_full_tenure_days') }}, 1.0) as tenure_score,
+        100.0 * least({{ as_double('parts.tenure_days') }} / {{ var('loyalty_full_tenure_days') }}, 1.0)
+            as tenure_score,
         case parts.promoter_status when 'promoter' then 100.0 when 'detractor' then 0.0 else 50.0 end
             as promoter_score,
         case

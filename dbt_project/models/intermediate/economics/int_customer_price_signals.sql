@@ -137,7 +137,7 @@ price_rises as (
     select
         customer_id,
         net_unit_price / previous_net_unit_price - 1 as price_change_share,
-        cast(1 as {{ type_double() }}) * quantity_after / quantity_before - 1 as quantity_change_share
+        {{ as_double('quantity_after') }} / quantity_before - 1 as quantity_change_share
     from local_windows
     where
         previous_net_unit_price > 0
