@@ -36,6 +36,7 @@ from kam_transforms.builds import (
 )
 from kam_transforms.config import DBT_PROJECT_DIR, Settings
 from kam_transforms.locks import extract_lock_name, hold
+from kam_transforms.pgwarehouse import steps as pg_steps
 
 __all__ = [
     "DbtBuildError",
@@ -220,8 +221,12 @@ def _dbt_build_locked(
     if select:
         cmd += ["--select", select]
     env = os.environ | settings.dbt_env() | {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    if pg_steps.is_postgres() and select:
+        raise ValueError("KAM_WAREHOUSE=postgres builds the whole project: --select is DuckDB-only")
     build = start_build(settings.build_db, as_of, select)
     record_run_config(settings.audit_db, build.build_id, as_of, extra, DBT_PROJECT_DIR.parent)
+    if pg_steps.is_postgres():
+        return _postgres_build(settings, as_of, build.build_id, cmd, env, extra)
     try:
         proc = _run_child(cmd, env)
     except BaseException as exc:
@@ -250,6 +255,34 @@ def _dbt_build_locked(
         "nodes": statuses,
         "build_db": str(settings.build_db),
     }
+
+
+def _postgres_build(
+    settings: Settings, as_of: date, build_id: str, cmd: list[str], env: dict[str, str],
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    """The build on PostgreSQL (kam_transforms.pgwarehouse), recorded like a DuckDB one."""
+    from kam_transforms.pgwarehouse.build import PostgresBuildError
+
+    dbt_vars = json.loads(cmd[cmd.index("--vars") + 1])
+    try:
+        summary = pg_steps.build(
+            dbt_vars, lake_dir=settings.lake_dir, dbt_command=_dbt_command(),
+            project_dir=DBT_PROJECT_DIR, target_dir=dbt_target_dir(settings),
+            log_dir=settings.home / "dbt" / "logs", env=env, run=_run_child,
+        )  # fmt: skip
+    except PostgresBuildError as exc:
+        finish_build(settings.build_db, build_id, "failed", "postgres build failed")
+        raise DbtBuildError(f"dbt build {build_id} failed as of {as_of}: {exc}") from exc
+    except BaseException as exc:
+        finish_build(settings.build_db, build_id, "failed", f"interrupted: {exc!r}")
+        raise
+    finish_build(settings.build_db, build_id, "complete")
+    return {
+        "as_of": as_of.isoformat(), "build_id": build_id, "status": "complete",
+        "dbt_vars": extra, "nodes": summary["nodes"], "warehouse": "postgres",
+        "target": summary["target"], "phases": summary["phases"],
+    }  # fmt: skip
 
 
 def _marts(settings: Settings) -> list[Any]:
@@ -305,6 +338,7 @@ def _validate_locked(settings: Settings, as_of: date, run_id: str, build_id: str
             gx_root=settings.gx_root,
             run_id=run_id,
             build_id=build_id,
+            marts=pg_steps.marts_source() if pg_steps.is_postgres() else None,
         )
     except ValidationFailed as failed:
         from kam_transforms.alerts.deliver import DeliveryError
@@ -333,6 +367,12 @@ def publish_marts(
     with hold(settings.home, WAREHOUSE_LOCK, "publish", as_of=as_of.isoformat()):
         build = require_complete_build(settings.build_db, as_of, "publish", build_id)
         validated_by = require_validated(settings.audit_db, build)
+        if pg_steps.is_postgres():  # the serving schema; alerts and cockpit read DuckDB only
+            counts = pg_steps.publish(_marts(settings), as_of, run_id, build.build_id)
+            return {
+                "as_of": as_of.isoformat(), "build_id": build.build_id,
+                "validation_run": validated_by, "serving": "postgres", "tables": counts,
+            }  # fmt: skip
         counts = publish(
             settings.build_db,
             settings.serving_db,

@@ -96,6 +96,10 @@ class ValidationReport:
     path: str | None = None
     data_docs: str | None = None
     build_id: str | None = None
+    #: How each mart was read for GX: "duckdb" (bounded batches of the DuckDB build, or of a
+    #: local DuckDB copy of a PostgreSQL mart) or "sql" (a table asset of GX's SQL datasource;
+    #: PostgreSQL only, see kam_transforms.pgwarehouse.validate).
+    batch_modes: dict[str, str] = field(default_factory=dict)
 
     @property
     def blocking_failures(self) -> list[ExpectationOutcome]:
@@ -120,6 +124,7 @@ class ValidationReport:
             "warnings": [o.describe() for o in self.warnings],
             "report": self.path,
             "data_docs": self.data_docs,
+            "batch_modes": self.batch_modes,
         }
 
 
@@ -277,6 +282,7 @@ def validate_marts(
     run_id: str,
     suites: tuple[Any, ...] | None = None,
     build_id: str | None = None,
+    marts: Any = None,
 ) -> ValidationReport:
     """Validate every mart suite; record and report; raise ``ValidationFailed`` if blocked.
 
@@ -295,6 +301,12 @@ def validate_marts(
     build_id
         The build (:mod:`kam_transforms.builds`) being validated: carried by the report and
         every ``validation_runs`` row.
+    marts
+        A PostgreSQL build instead of ``build_db`` and ``serving_db``
+        (``kam_transforms.pgwarehouse.validate.PostgresMarts``): ``baseline(sql)`` on its
+        serving schema, ``sql_batch(context, module, suite)`` (a batch definition of GX's SQL
+        datasource for a suite that can run in SQL, else None) and ``duckdb_copy(table)`` (a
+        local DuckDB file holding the mart, copied in bounded batches, for the batched runner).
     """
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -324,11 +336,34 @@ def validate_marts(
         run_time=datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC),
     )
     report = ValidationReport(as_of=as_of.isoformat(), run_id=run_id, build_id=build_id)
-    with _published(serving_db) as published:
-        baselines = {m.TABLE: _baseline(published, m.BASELINE_SQL) for m in suites}
+    if marts is not None:
+        baselines = {m.TABLE: marts.baseline(m.BASELINE_SQL) for m in suites}
+    else:
+        with _published(serving_db) as published:
+            baselines = {m.TABLE: _baseline(published, m.BASELINE_SQL) for m in suites}
     for module in suites:
         baseline = baselines[module.TABLE]
         suite = context.suites.add_or_update(module.build(gx, baseline, config))
+
+        def severity(expectation: str, column: str | None, _suite: str = suite.name) -> str:
+            return expectations_config.severity_of(config, _suite, expectation, column)
+
+        sql_batch = marts.sql_batch(context, module, suite) if marts is not None else None
+        if sql_batch is not None:
+            sql_result = context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=module.TABLE, data=sql_batch, suite=suite)
+            ).run(run_id=gx_run, result_format="SUMMARY")
+            if not any(
+                (r.exception_info or {}).get("raised_exception") for r in sql_result.results
+            ):
+                report.batch_modes[module.TABLE] = "sql"
+                report.outcomes.extend(_outcomes(suite.name, sql_result, severity))
+                continue
+            log.warning("%s: GX's SQL datasource raised; validating DuckDB batches", module.TABLE)
+        report.batch_modes[module.TABLE] = "duckdb"
+        mart_db, mart_schema = (
+            (marts.duckdb_copy(module.TABLE), "main") if marts is not None else (build_db, schema)
+        )
         # The whole-table result is stored as a run of the suite on the mart would be, so
         # Data Docs show one validation per suite and run.
         try:
@@ -344,7 +379,7 @@ def validate_marts(
         batch_id = batch_definition.get_batch(batch_parameters={"dataframe": pd.DataFrame()}).id
         result, batches = validate_suite(
             gx, batch_context, module, suite,
-            build_db=build_db, schema=schema, rows=rows, batch_id=batch_id,
+            build_db=mart_db, schema=mart_schema, rows=rows, batch_id=batch_id,
         )  # fmt: skip
         result.meta.update(
             validation_id=definition.id, checkpoint_id=None, run_id=gx_run,
@@ -359,12 +394,10 @@ def validate_marts(
             expectation_suite_identifier=suite_id,
         )
         log.info("validated %s in %d batch(es) of at most %d rows", module.TABLE, batches, rows)
-
-        def severity(expectation: str, column: str | None, _suite: str = suite.name) -> str:
-            return expectations_config.severity_of(config, _suite, expectation, column)
-
         report.outcomes.extend(_outcomes(suite.name, result, severity))
 
+    if marts is not None:
+        marts.close()  # the local DuckDB copies of PostgreSQL marts
     context.build_data_docs()
     from kam_transforms.datadocs import make_offline
 

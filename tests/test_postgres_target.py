@@ -12,12 +12,13 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dbt_build import AS_OF, DBT_PROJECT_DIR, Build, _dbt_executable  # noqa: E402
+from dbt_build import AS_OF, DBT_PROJECT_DIR, Build  # noqa: E402
 from pg_compare import compare_mart  # noqa: E402
 
 from kam_transforms.pgwarehouse.target import PostgresTarget  # noqa: E402
@@ -48,32 +49,42 @@ def pg_target() -> Iterator[PostgresTarget]:
 
 
 @pytest.fixture(scope="module")
-def pg_build(
+def pg_home(
     build: Build, pg_target: PostgresTarget, tmp_path_factory: pytest.TempPathFactory
-) -> dict:
-    from kam_transforms.pgwarehouse.build import build_postgres
+) -> Iterator[Any]:
+    """KAM_WAREHOUSE=postgres and a home whose lake is the session's: the pipeline's steps."""
+    from kam_transforms.config import Settings
 
-    work = tmp_path_factory.mktemp("pg_build")
-    return build_postgres(
-        pg_target,
-        build.lake_dir,
-        {"as_of_date": AS_OF.isoformat(), "base_currency": "USD"},
-        dbt_command=[_dbt_executable()],
-        project_dir=DBT_PROJECT_DIR,
-        target_dir=work / "target",
-        log_dir=work / "logs",
-        env=os.environ | {"KAM_BASE_CURRENCY": "USD", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-    ) | {"work": work}
+    home = tmp_path_factory.mktemp("pg_home")
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in {
+            "KAM_WAREHOUSE": "postgres", "KAM_HOME": str(home), "KAM_LAKE_DIR": str(build.lake_dir),
+            "KAM_PG_HOST": pg_target.host, "KAM_PG_PORT": str(pg_target.port),
+            "KAM_PG_USER": pg_target.user, "KAM_PG_DBNAME": pg_target.dbname,
+            "KAM_BASE_CURRENCY": "USD", "KAM_ALERTS_DELIVERY": "eml",
+        }.items():  # fmt: skip
+            mp.setenv(key, value)
+        for key in ("KAM_BUILD_DB", "KAM_SERVING_DB", "KAM_AUDIT_DB", "KAM_PG_SCHEMA"):
+            mp.delenv(key, raising=False)
+        yield Settings.from_env()
+
+
+@pytest.fixture(scope="module")
+def pg_build(pg_home: Any) -> dict:
+    """`kam build` on PostgreSQL (kam_transforms.pipeline.dbt_build)."""
+    from kam_transforms.pipeline import dbt_build
+
+    return dbt_build(pg_home, AS_OF)
 
 
 def test_postgres_build_runs_every_node_of_the_duckdb_build(build: Build, pg_build: dict) -> None:
     duck = json.loads((build.root / "target" / "run_results.json").read_text(encoding="utf-8"))
     duck_ids = {r["unique_id"] for r in duck["results"]}
+    assert pg_build["status"] == "complete" and pg_build["warehouse"] == "postgres"
     assert set(pg_build["nodes"]) <= {"pass", "success", "no-op"}, pg_build["nodes"]
     assert sum(pg_build["nodes"].values()) == len(duck_ids)
     # the Python models ran outside dbt in three levels: fit, scores, horizons and forecasts
     assert [p["phase"] for p in pg_build["phases"]] == ["phase 0", "phase 1", "phase 2", "phase 3"]
-    assert pg_build["raw_rows"]["raw_erp.customers"] == len(build.landed("erp", "customers"))
 
 
 def test_every_mart_equals_the_duckdb_build_row_for_row(
@@ -97,3 +108,71 @@ def test_every_mart_equals_the_duckdb_build_row_for_row(
     # the same CLV fit: the run id hashes the input and the config
     assert clv is not None
     assert (clv[0], clv[1], clv[2]) == (duck_clv.n[0], duck_clv.run[0], duck_clv.run[0])
+
+
+def test_validate_and_publish_on_postgres_as_on_duckdb(
+    build: Build, pg_build: dict, pg_home: Any, pg_target: PostgresTarget, tmp_path: Path
+) -> None:
+    """`kam validate` runs the same suites with the same outcomes as on DuckDB (SQL datasource
+    where it can, pandas batches read from PostgreSQL elsewhere); `kam publish` swaps in the
+    serving schema `kam`."""
+    from kam_transforms.pipeline import publish_marts, validate_build
+    from kam_transforms.validate import validate_marts
+
+    duck = validate_marts(
+        build.db_path, "main", AS_OF, serving_db=tmp_path / "serving.duckdb",
+        audit_db=tmp_path / "audit.duckdb", reports_dir=tmp_path / "reports",
+        gx_root=tmp_path / "gx", run_id="pg-target-duckdb",
+    )  # fmt: skip
+    summary = validate_build(pg_home, AS_OF, "pg-target-run", pg_build["build_id"])
+    assert summary["success"], summary["failed"]
+    pg = json.loads(Path(summary["report"]).read_text(encoding="utf-8"))
+
+    def outcomes(rows: list[dict]) -> list[tuple]:
+        return sorted(
+            (o["suite"], o["expectation"], o["column"] or "", o["kwargs"], o["success"],
+             o["unexpected_count"])
+            for o in rows
+        )  # fmt: skip
+
+    from dataclasses import asdict
+
+    assert len(pg["outcomes"]) == len(duck.outcomes) > 300
+    assert outcomes(pg["outcomes"]) == outcomes([asdict(o) for o in duck.outcomes])
+    # suites without pandas-only steps ran through GX's SQL datasource, the rest through the
+    # bounded batch runner over a DuckDB copy streamed from PostgreSQL
+    modes = pg["batch_modes"]
+    assert set(duck.batch_modes.values()) == {"duckdb"}
+    assert modes["customer_facts"] == "sql"
+    assert modes["customer_clv"] == "duckdb"  # a pandas row_condition
+    assert modes["customer_demand_forecast"] == "duckdb"  # prepare(frame)
+    assert sorted(set(modes.values())) == ["duckdb", "sql"]
+
+    published = publish_marts(pg_home, AS_OF, "pg-target-run", pg_build["build_id"])
+    assert published["serving"] == "postgres"
+    with pg_target.connect(autocommit=True) as con:
+        stamp = con.execute("select as_of, run_id, build_id from kam._kam_publish_log").fetchone()
+        tiers = con.execute("select count(*) from kam.customer_tiers").fetchone()
+        comment = con.execute(
+            "select obj_description('kam.customer_tiers'::regclass, 'pg_class')"
+        ).fetchone()
+    assert stamp == (AS_OF, "pg-target-run", pg_build["build_id"])
+    assert tiers is not None and tiers[0] == published["tables"]["customer_tiers"] > 0
+    assert comment is not None and comment[0]  # the dbt YAML description, carried over
+
+
+def test_contract_types_are_ones_both_adapters_accept() -> None:
+    """A `data_type: double` in the YAML breaks every PostgreSQL build (no such type there)."""
+    import yaml
+
+    allowed = {"bigint", "boolean", "date", "double precision", "integer", "timestamp", "varchar"}
+    found: set[str] = set()
+    for path in DBT_PROJECT_DIR.rglob("*.yml"):
+        text = path.read_text(encoding="utf-8")
+        if "data_type:" not in text:
+            continue
+        for model in (yaml.safe_load(text) or {}).get("models", []) or []:
+            for column in model.get("columns", []) or []:
+                if "data_type" in column:
+                    found.add(str(column["data_type"]).lower())
+    assert found and found <= allowed, sorted(found - allowed)

@@ -59,6 +59,14 @@
 #}
 {% macro alert_history_landed() -%}
     {%- if not execute -%}{{ return(true) }}{%- endif -%}
+    {{ return(adapter.dispatch('alert_history_landed', 'kam')()) }}
+{%- endmacro %}
+
+{% macro default__alert_history_landed() -%}
+    {{ return(lake_entity_landed('alert_history', 'alert_lifecycle')) }}
+{%- endmacro %}
+
+{% macro duckdb__alert_history_landed() -%}
     {%- set pattern = env_var('KAM_LAKE_DIR') ~ '/alert_history/as_of=*/*.parquet' -%}
     {%- set found = run_query("select count(*) from glob('" ~ (pattern | replace("'", "''")) ~ "')") -%}
     {{ return(found.columns[0].values()[0] > 0) }}

@@ -22,7 +22,9 @@ import pyarrow.csv as pa_csv
 
 from kam_transforms.pgwarehouse.target import quote_ident
 
-__all__ = ["HostModel", "host_models", "read_frame", "run_host_model", "write_frame"]
+__all__ = [
+    "HostModel", "frame_of_rows", "host_models", "read_frame", "run_host_model", "write_frame",
+]
 
 # PostgreSQL type oids -> how the column is read into pandas.
 _INTS = {20, 21, 23}
@@ -72,7 +74,12 @@ def read_frame(con: Any, schema: str, identifier: str) -> pd.DataFrame:
     with con.cursor() as cur:
         cur.execute(f"select * from {quote_ident(schema)}.{quote_ident(identifier)}")  # noqa: S608
         rows = cur.fetchall()
-        description = cur.description
+        description = cur.description or []
+    return frame_of_rows(rows, description)
+
+
+def frame_of_rows(rows: list[Any], description: Any) -> pd.DataFrame:
+    """Rows of a psycopg cursor as pandas, typed as :func:`read_frame` says."""
     data: dict[str, Any] = {}
     for i, column in enumerate(description):
         values = [row[i] for row in rows]

@@ -37,7 +37,8 @@ _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
 def landed_entities(lake_dir: Path) -> dict[tuple[str, str], list[tuple[str, Path]]]:
-    """``{(source, entity): [(as_of, file), ...]}`` of every landed batch, sorted."""
+    """``{(source, entity): [(as_of, file), ...]}`` of every landed batch, sorted, and of the
+    alert history (``alert_history/as_of=<date>/``) as ``("alert_history", "alert_lifecycle")``."""
     found: dict[tuple[str, str], list[tuple[str, Path]]] = {}
     raw = lake_dir / "raw"
     for path in sorted(raw.glob("*/*/as_of=*/*.parquet")):
@@ -48,6 +49,14 @@ def landed_entities(lake_dir: Path) -> dict[tuple[str, str], list[tuple[str, Pat
             )
         source, entity = path.parent.parent.parent.name, path.parent.parent.name
         found.setdefault((source, entity), []).append((match.group(1), path))
+    # the alerts step's export of the alert lifecycle, read by the next build
+    for path in sorted(lake_dir.glob("alert_history/as_of=*/*.parquet")):
+        match = _PARTITION.match(path.parent.name)
+        if match is None:
+            raise ValueError(
+                f"{path}: partition folder {path.parent.name!r} is not as_of=YYYY-MM-DD"
+            )
+        found.setdefault(("alert_history", "alert_lifecycle"), []).append((match.group(1), path))
     return found
 
 

@@ -250,7 +250,7 @@ final as (
         cast(complaints_past_sla as integer) as complaints_past_sla,
         cast(coalesce(alerts_raised_in_month, 0) as integer) as alerts_raised_in_month,
         cast(coalesce(alerts_closed_in_month, 0) as integer) as alerts_closed_in_month,
-        cast(median_days_to_close as double) as median_days_to_close,
+        {{ as_double('median_days_to_close') }} as median_days_to_close,
         margin_growth_score,
         plan_pace_score,
         touchpoint_coverage_score,
