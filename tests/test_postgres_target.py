@@ -137,7 +137,7 @@ def test_validate_and_publish_on_postgres_as_on_duckdb(
 
     from dataclasses import asdict
 
-    assert len(pg["outcomes"]) == len(duck.outcomes) > 300
+    assert len(pg["outcomes"]) == len(duck.outcomes) > 200
     assert outcomes(pg["outcomes"]) == outcomes([asdict(o) for o in duck.outcomes])
     # suites without pandas-only steps ran through GX's SQL datasource, the rest through the
     # bounded batch runner over a DuckDB copy streamed from PostgreSQL
