@@ -121,3 +121,27 @@ def test_a_reader_during_publishes_sees_one_version_at_a_time(target: PostgresTa
     assert versions == sorted(versions)  # never back to an older version
     assert versions[-1] == 6
     assert len(set(versions)) >= 2  # it read while versions changed
+
+
+def test_the_connection_comes_from_the_environment_or_the_airflow_connection() -> None:
+    """KAM_PG_* first, else the kam_warehouse_postgres connection's URI; the password never in
+    what logs and errors show."""
+    from kam_transforms.pgwarehouse.target import warehouse_kind
+
+    uri = "postgresql://kam%40etl:s3cr%2Ft@db.internal:6432/warehouse"
+    target = PostgresTarget.from_env({"AIRFLOW_CONN_KAM_WAREHOUSE_POSTGRES": uri})
+    assert (target.host, target.port, target.user, target.dbname, target.password) == (
+        "db.internal", 6432, "kam@etl", "warehouse", "s3cr/t"
+    )
+    assert "s3cr" not in target.describe() and "s3cr" not in repr(target)
+    assert target.dbt_env()["KAM_PG_PASSWORD"] == target.password  # the child's environment only
+    own = PostgresTarget.from_env(
+        {"KAM_PG_HOST": "10.0.0.5", "KAM_PG_DBNAME": "kam",
+         "AIRFLOW_CONN_KAM_WAREHOUSE_POSTGRES": uri}
+    )  # fmt: skip
+    assert (own.host, own.port, own.dbname, own.password) == ("10.0.0.5", 5432, "kam", None)
+    with pytest.raises(ValueError, match="KAM_PG_PORT='x'"):
+        PostgresTarget.from_env({"KAM_PG_HOST": "h", "KAM_PG_PORT": "x"})
+    with pytest.raises(ValueError, match="not an allowed PostgreSQL identifier"):
+        PostgresTarget(serving_schema='kam"; drop')
+    assert warehouse_kind() in ("duckdb", "postgres")
