@@ -24,17 +24,20 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Param, PokeReturnValue, dag, get_current_context, task
 
 from kam_transforms.orchestration import (
+    RUN_ORDER_POKE_SECONDS,
     START_DATE,
     STEP_POLICY,
+    earlier_unfinished_run,
     extract_for_task,
     notify_task_failure,
     run_as_of,
 )
 
 WAREHOUSE_POOL = "kam_warehouse"  # one slot: DuckDB allows one writer per file
+DAGRUN_TIMEOUT = timedelta(hours=6)
 # One extract task per canonical entity; fx rates land first because every other batch
 # checks its currencies against them, and the owner directory (optional: no export lands
 # nothing) last, because its rows must name landed owners.
@@ -76,7 +79,7 @@ def _settings():  # noqa: ANN202 - imported lazily on purpose
     max_active_runs=1,
     tags=["kam", "warehouse"],
     default_args={"on_failure_callback": notify_task_failure, **_policy("summary")},
-    dagrun_timeout=timedelta(hours=6),
+    dagrun_timeout=DAGRUN_TIMEOUT,
     doc_md=__doc__,
     params={
         "as_of": Param(
@@ -94,6 +97,21 @@ def _settings():  # noqa: ANN202 - imported lazily on purpose
     },
 )
 def kam_pipeline() -> None:
+    @task.sensor(
+        mode="reschedule",
+        poke_interval=float(os.environ.get("KAM_RUN_ORDER_POKE_SECONDS") or RUN_ORDER_POKE_SECONDS),
+        timeout=DAGRUN_TIMEOUT.total_seconds(),
+        doc_md="Wait (rescheduling, no worker slot held) until every earlier run of this DAG "
+        "has finished: a backfill (whose runs do not count against `max_active_runs=1`) or a "
+        "nightly run overlapping one then still builds the dates in order.",
+        **_policy("wait_for_earlier_runs"),
+    )
+    def wait_for_earlier_runs() -> PokeReturnValue:
+        earlier = earlier_unfinished_run(get_current_context()["ti"])
+        if earlier is not None:
+            print(f"waiting for the earlier run {earlier} to finish")
+        return PokeReturnValue(is_done=earlier is None)
+
     @task(doc_md="The run's as-of date (param `as_of`, else the interval end).", **_policy("as_of"))
     def as_of() -> str:
         return run_as_of(get_current_context())
@@ -172,6 +190,7 @@ def kam_pipeline() -> None:
         return result
 
     day = as_of()
+    wait_for_earlier_runs() >> day
     fx_rates = extract.override(task_id="extract_fx_rates")(qualified=FX_RATES, as_of=day)
     landed = extract.partial(as_of=day).expand(qualified=ENTITIES)
     directory = extract.override(task_id="extract_owner_directory")(

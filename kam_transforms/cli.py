@@ -82,7 +82,7 @@ def _sigterm_raises() -> Iterator[None]:
 def _demo_data(args: argparse.Namespace, settings: Settings) -> Any:
     from kam_transforms.demo_data import generate
 
-    out = args.out or settings.exports_dir
+    out = args.out or settings.exports_for(args.as_of)
     return generate(Path(out), args.customers, args.seed, args.as_of, anchor=args.anchor)
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 __all__ = [
+    "AS_OF_PLACEHOLDER",
     "DBT_PROJECT_DIR",
     "DEFAULT_STORAGE_VERSION",
     "DELIVERY_MODES",
@@ -78,6 +80,9 @@ def check_currency_code(value: str, source: str = "KAM_BASE_CURRENCY") -> str:
 #: ``KAM_ALERTS_DELIVERY``: alert and data-team e-mails as ``.eml`` files in the outbox
 #: (the default), or over SMTP through the Airflow connection ``KAM_SMTP_CONN_ID``.
 DELIVERY_MODES = ("eml", "smtp")
+
+#: In ``KAM_EXPORTS_DIR``, replaced by the run's as-of date: one file drop per date.
+AS_OF_PLACEHOLDER = "{as_of}"
 
 #: The DuckDB storage version of the serving file: every DuckDB from 1.0 reads ``v1.0.0``.
 DEFAULT_STORAGE_VERSION = "v1.0.0"
@@ -160,6 +165,15 @@ class Settings:
             serving_storage_version=os.environ.get("KAM_SERVING_STORAGE_VERSION", "").strip()
             or DEFAULT_STORAGE_VERSION,
         )
+
+    def exports_for(self, as_of: date) -> Path:
+        """The file drop of ``as_of``: ``KAM_EXPORTS_DIR`` with ``{as_of}`` replaced by the
+        date (``YYYY-MM-DD``) for drops that arrive in one folder per day (so a backfill
+        reads each date's own drop), else ``KAM_EXPORTS_DIR`` itself."""
+        text = str(self.exports_dir)
+        if AS_OF_PLACEHOLDER not in text:
+            return self.exports_dir
+        return Path(text.replace(AS_OF_PLACEHOLDER, as_of.isoformat()))
 
     def dbt_env(self) -> dict[str, str]:
         """Environment variables the dbt profile and sources read."""

@@ -23,7 +23,9 @@ __all__ = [
     "START_DATE",
     "STEP_POLICY",
     "StepPolicy",
+    "RUN_ORDER_POKE_SECONDS",
     "as_of_from_events",
+    "earlier_unfinished_run",
     "extract_for_task",
     "failure_message",
     "notify_task_failure",
@@ -58,6 +60,7 @@ class StepPolicy:
 
 #: Per step: the timeout (SIGTERM, which stops dbt and marks the build failed) and retries.
 STEP_POLICY: dict[str, StepPolicy] = {
+    "wait_for_earlier_runs": StepPolicy(5, 0, "a look at the metadata; it waits by rescheduling"),
     "as_of": StepPolicy(5, 0, "computes a date; a retry gives the same answer"),
     "extract": StepPolicy(60, 3, "APIs and databases fail transiently (429, 5xx, timeouts)"),
     "dbt_build": StepPolicy(180, 0, "a failed model fails again; rerun after fixing the data"),
@@ -66,6 +69,28 @@ STEP_POLICY: dict[str, StepPolicy] = {
     "alerts": StepPolicy(30, 3, "SMTP servers refuse transiently; delivery is exactly once"),
     "summary": StepPolicy(10, 1, "reads the warehouses"),
 }
+
+
+#: How often a run waiting for an earlier one looks again (``KAM_RUN_ORDER_POKE_SECONDS``).
+#: Airflow asks at least a minute of a sensor in reschedule mode; far less lets the
+#: scheduler queue the next poke before the previous poke's process has ended and then fail
+#: the task ("task state changed externally", seen at 5 s on a loaded machine).
+RUN_ORDER_POKE_SECONDS = 60.0
+
+
+def earlier_unfinished_run(ti: Any) -> str | None:
+    """An earlier run of the task's DAG (by logical date) that is still queued or running,
+    described, or None. Backfill runs count against the backfill's ``max_active_runs``
+    (default 10), not the DAG's, and a nightly run may overlap a backfill: a run starts its
+    work only when every earlier one has finished, so the snapshots gain their versions in
+    date order, whatever the concurrency. A run without a logical date has none earlier."""
+    for state in ("running", "queued"):
+        previous = ti.get_previous_dagrun(state=state)
+        if previous is not None:
+            logical = previous.logical_date
+            day = logical.date().isoformat() if logical is not None else "?"
+            return f"{previous.run_id} ({state}, logical date {day})"
+    return None
 
 
 def run_as_of(context: Any) -> str:

@@ -48,6 +48,7 @@ def test_pipeline_structure() -> None:
     assert dag.doc_md
     downstream = {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks}
     assert downstream == {
+        "wait_for_earlier_runs": ["as_of"],
         "as_of": [
             "alerts", "dbt_build", "extract", "extract_fx_rates", "extract_owner_directory",
             "publish", "summary", "validate"
@@ -129,6 +130,51 @@ def test_an_asset_triggered_run_takes_one_date_from_its_events() -> None:
         as_of_from_events({erp: [SimpleNamespace(extra={})]})
 
 
+def test_a_run_waits_for_every_earlier_unfinished_run() -> None:
+    """The first task of kam_pipeline waits while a run of an earlier logical date is running
+    or queued (a backfill's runs, or a backfill beside the nightly run), and only then."""
+    from types import SimpleNamespace
+
+    from kam_transforms.orchestration import earlier_unfinished_run
+
+    class Ti:
+        def __init__(self, runs: dict[str, SimpleNamespace]) -> None:
+            self.runs = runs  # the latest earlier run in each state
+
+        def get_previous_dagrun(self, state: str | None = None) -> SimpleNamespace | None:
+            return self.runs.get(state or "")
+
+    def run(run_id: str, day: int) -> SimpleNamespace:
+        return SimpleNamespace(run_id=run_id, logical_date=datetime(2026, day, 28, tzinfo=UTC))
+
+    assert earlier_unfinished_run(Ti({})) is None  # the first run, or all earlier ones done
+    assert earlier_unfinished_run(Ti({"queued": run("backfill__2026-08-31", 8)})) == (
+        "backfill__2026-08-31 (queued, logical date 2026-08-28)")
+    running = Ti({"running": run("scheduled__2026-09-30", 9), "queued": run("b", 8)})
+    assert earlier_unfinished_run(running) == (
+        "scheduled__2026-09-30 (running, logical date 2026-09-28)")
+
+
+def test_a_dated_file_drop_is_read_for_its_own_date(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``KAM_EXPORTS_DIR`` with ``{as_of}``: each run (a backfill's too) reads its date's drop."""
+    from datetime import date
+
+    from kam_transforms.config import Settings
+    from kam_transforms.extract.connectors import connector_for
+
+    monkeypatch.setenv("KAM_HOME", str(tmp_path))
+    monkeypatch.setenv("KAM_EXPORTS_DIR", str(tmp_path / "drops" / "{as_of}"))
+    monkeypatch.delenv("KAM_CRM_CONNECTOR", raising=False)
+    settings = Settings.from_env()
+    day = date(2026, 9, 30)
+    assert settings.exports_for(day) == tmp_path / "drops" / "2026-09-30"
+    assert connector_for("crm", settings, day).exports_dir == tmp_path / "drops" / "2026-09-30"
+    monkeypatch.setenv("KAM_EXPORTS_DIR", str(tmp_path / "drop"))
+    assert Settings.from_env().exports_for(day) == tmp_path / "drop"  # no placeholder
+
+
 def test_every_task_has_a_timeout_a_doc_the_failure_callback_and_sensible_retries() -> None:
     from airflow.dag_processing.dagbag import DagBag
 
@@ -143,11 +189,11 @@ def test_every_task_has_a_timeout_a_doc_the_failure_callback_and_sensible_retrie
     dag = bag["kam_pipeline"]
     assert dag.start_date.date().isoformat() == "1990-01-01"  # nothing is skipped silently
     timeouts = {t.task_id: t.execution_timeout.total_seconds() / 60 for t in dag.tasks}
-    assert timeouts == {"as_of": 5, "extract_fx_rates": 60, "extract": 60,
-                        "extract_owner_directory": 60, "dbt_build": 180,
+    assert timeouts == {"wait_for_earlier_runs": 5, "as_of": 5, "extract_fx_rates": 60,
+                        "extract": 60, "extract_owner_directory": 60, "dbt_build": 180,
                         "validate": 60, "publish": 30, "alerts": 30, "summary": 10}
     retries = {t.task_id: t.retries for t in dag.tasks}
-    assert retries == {"as_of": 0, "extract_fx_rates": 3, "extract": 3,
+    assert retries == {"wait_for_earlier_runs": 0, "as_of": 0, "extract_fx_rates": 3, "extract": 3,
                        "extract_owner_directory": 3, "dbt_build": 0,
                        "validate": 0, "publish": 1, "alerts": 3, "summary": 1}
     for t in dag.tasks:

@@ -33,8 +33,9 @@ log = logging.getLogger(__name__)
 CONNECTOR_ENV = {"crm": "KAM_CRM_CONNECTOR", "erp": "KAM_ERP_CONNECTOR"}
 
 
-def connector_for(source: str, settings: Settings) -> Connector:
-    """The configured connector of ``source`` (``KAM_CRM_CONNECTOR`` / ``KAM_ERP_CONNECTOR``).
+def connector_for(source: str, settings: Settings, as_of: date | None = None) -> Connector:
+    """The configured connector of ``source`` (``KAM_CRM_CONNECTOR`` / ``KAM_ERP_CONNECTOR``);
+    a file drop reads the drop of ``as_of`` (:meth:`Settings.exports_for`).
 
     ``hubspot`` reads its token from the Airflow connection ``crm_hubspot`` (or
     ``KAM_HUBSPOT_TOKEN``); ``odoo`` its DSN from the connection ``erp_odoo`` (or
@@ -42,7 +43,9 @@ def connector_for(source: str, settings: Settings) -> Connector:
     """
     kind = os.environ.get(CONNECTOR_ENV.get(source, ""), "files").strip().lower() or "files"
     if kind == "files":
-        return FileDropConnector(settings.exports_dir)
+        return FileDropConnector(
+            settings.exports_dir if as_of is None else settings.exports_for(as_of)
+        )
     if kind == "hubspot" and source == "crm":
         from kam_transforms.extract.hubspot import HubSpotConnector
 
@@ -65,9 +68,9 @@ def extract(settings: Settings, as_of: date, source: str, name: str) -> dict[str
     # Optional entities (the owner directory) come from the file drop whatever the source's
     # connector: no CRM API has them.
     connector = (
-        FileDropConnector(settings.exports_dir)
+        FileDropConnector(settings.exports_for(as_of))
         if ent.file_drop_only
-        else connector_for(source, settings)
+        else connector_for(source, settings, as_of)
     )
     allow_shrink = os.environ.get(ALLOW_SHRINK_ENV, "").strip().lower() in ("1", "true", "yes")
     summary = run_extract(
