@@ -5,7 +5,10 @@ extract lands each canonical entity (fx rates first), dbt builds the warehouse, 
 Expectations validates it, publish replaces the serving warehouse that BI reads (only a
 validated build of the run's date), and the alerts step e-mails one digest per account
 owner (and, at a month-end, one team scorecard per manager). A rerun or a backfill of a
-date gives the same tables and sends no second e-mail.
+date gives the same tables and sends no second e-mail. The first task,
+`wait_for_earlier_runs`, holds a run until every run of an earlier logical date has
+finished, so a backfill (whose runs Airflow counts against the backfill's own
+`--max-active-runs`, not this DAG's `max_active_runs=1`) builds its dates oldest first.
 
 Every task has an `execution_timeout` (SIGTERM stops dbt and marks the build failed) and
 retries only where a retry can help (extract, publish, alerts; never dbt or validation);

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-__all__ = ["alert_state", "capture", "digests", "mart_hashes", "snapshot_versions"]
+__all__ = ["alert_state", "capture", "digests", "snapshot_versions", "table_differences"]
 
 #: Alert state tables and the order that makes their rows comparable.
 ALERT_TABLES = {
@@ -45,22 +45,63 @@ def capture(home: Path, into: Path) -> str:
     return day
 
 
-def mart_hashes(serving: Path) -> dict[str, tuple[int, str]]:
-    """Per served table (not the ``_kam_*`` run metadata): its row count and the md5 of its
-    rows, each rendered as text, in sorted order: equal hashes = equal rows."""
-    with duckdb.connect(str(serving), read_only=True) as con:
-        tables = [r[0] for r in con.execute(
-            "select table_schema || '.' || table_name from information_schema.tables "
-            "where table_name not like '\\_kam%' escape '\\' order by 1").fetchall()]
-        result = {}
-        for table in tables:
-            schema, name = table.split(".")
-            rel = f'"{schema}"."{name}"'
-            count, digest = con.execute(
-                f"select count(*), md5(coalesce(string_agg(r, chr(10) order by r), '')) "  # noqa: S608 - names from the catalog
-                f"from (select cast(t as varchar) as r from {rel} as t)").fetchone()
-            result[table] = (int(count), str(digest))
-        return result
+#: Served columns that name their run (Airflow's run id or kam's ``cli__<date>``, the build id,
+#: the clock), and the text of statistics GX observed (floats, see below), not data.
+RUN_COLUMNS = {"validation_runs": {"run_id", "validated_at", "build_id", "observed_value"}}
+_FLOATS = ("DOUBLE", "FLOAT", "REAL")
+
+
+def _served_tables(con: duckdb.DuckDBPyConnection, db: str) -> dict[str, list[tuple[str, str]]]:
+    rows = con.execute(
+        "select table_name, column_name, data_type from duckdb_columns() "
+        "where database_name = ? and table_name not like '\\_kam%' escape '\\' "
+        "order by table_name, column_index", [db]).fetchall()
+    tables: dict[str, list[tuple[str, str]]] = {}
+    for table, column, kind in rows:
+        tables.setdefault(table, []).append((column, kind))
+    return tables
+
+
+def table_differences(a: Path, b: Path) -> tuple[dict[str, int], dict[str, str]]:
+    """Every served table (marts and snapshots, not the ``_kam_*`` run metadata) of two
+    serving files, row for row: the row counts of ``a`` and, per table that differs, how.
+
+    Rows are sorted on every column; doubles compare to 1e-9 (relative): DuckDB's parallel
+    sums add in no fixed order, so two runs of the same build differ in the last bits."""
+    import numpy as np
+
+    counts: dict[str, int] = {}
+    differ: dict[str, str] = {}
+    with duckdb.connect() as con:
+        con.execute(f"attach '{a}' as a (read_only)")
+        con.execute(f"attach '{b}' as b (read_only)")
+        tables_a, tables_b = _served_tables(con, "a"), _served_tables(con, "b")
+        if set(tables_a) != set(tables_b):
+            differ["(tables)"] = f"{sorted(set(tables_a) ^ set(tables_b))}"
+        for table, columns in tables_a.items():
+            if columns != tables_b.get(table):
+                differ[table] = "columns differ"
+                continue
+            skip = RUN_COLUMNS.get(table, set())
+            exact = [c for c, kind in columns if kind not in _FLOATS and c not in skip]
+            floats = [c for c, kind in columns if kind in _FLOATS and c not in skip]
+            keys = [f'"{c}"::varchar' for c in exact] + [f'round("{c}", 6)' for c in floats]
+            select = ", ".join([f'"{c}"::varchar as "{c}"' for c in exact]
+                               + [f'"{c}"' for c in floats])
+            order = ", ".join(f"{k} nulls first" for k in keys)
+            frames = [con.execute(f'select {select} from {db}.main."{table}" order by {order}').df()  # noqa: S608 - names from the catalog
+                      for db in ("a", "b")]
+            counts[table] = len(frames[0])
+            if len(frames[0]) != len(frames[1]):
+                differ[table] = f"{len(frames[0])} rows against {len(frames[1])}"
+                continue
+            bad = [c for c in exact if not frames[0][c].equals(frames[1][c])]
+            bad += [c for c in floats if not np.allclose(
+                frames[0][c].astype(float), frames[1][c].astype(float),
+                rtol=1e-9, atol=1e-9, equal_nan=True)]
+            if bad:
+                differ[table] = f"columns {bad}"
+    return counts, differ
 
 
 def snapshot_versions(serving: Path) -> dict[str, list[tuple]]:

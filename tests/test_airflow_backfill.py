@@ -13,7 +13,8 @@ The demo world (300 customers, anchor 2026-10-31) is dropped once per date into
 
 After each date's alerts both homes are captured (``backfill_capture``; in Airflow by the
 test-only listener plugin ``airflow_plugins/kam_capture.py``), then compared per date: every
-mart and snapshot row for row, the snapshot versions, the alert state and the digests.
+mart and snapshot row for row (doubles to 1e-9: DuckDB's parallel sums differ in the last
+bits from one run to the next), the snapshot versions, the alert state and the digests.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from airflow_services import (
     running,
     wait_for,
 )
-from backfill_capture import alert_state, capture, digests, mart_hashes, snapshot_versions
+from backfill_capture import alert_state, capture, digests, snapshot_versions, table_differences
 
 from conftest import REPO
 
@@ -51,8 +52,6 @@ SEED = 3
 # creates the latest interval's run of a DAG with catchup=False when it is unpaused, finds
 # that run (2026-10-31) already made by the backfill and adds none of its own.
 SCHEDULE = "0 0 L 8-10 *"
-# Run records that name their run (Airflow's run id or kam's cli__<date>), not data.
-RUN_RECORDS = {"main.validation_runs"}
 
 
 @dataclass(frozen=True)
@@ -172,17 +171,12 @@ def test_backfill_makes_one_run_per_month_end_and_runs_them_in_order(runs: Runs)
 
 def test_every_date_has_the_marts_of_a_run_one_by_one(runs: Runs) -> None:
     for day in DATES:
-        backfill = mart_hashes(runs.backfill / day.isoformat() / "serving.duckdb")
-        one_by_one = mart_hashes(runs.one_by_one / day.isoformat() / "serving.duckdb")
-        assert set(backfill) == set(one_by_one), day
-        assert len(backfill) > 20, sorted(backfill)  # every mart and snapshot is compared
-        differ = {t: (backfill[t], one_by_one[t]) for t in backfill
-                  if t not in RUN_RECORDS and backfill[t] != one_by_one[t]}
+        counts, differ = table_differences(runs.backfill / day.isoformat() / "serving.duckdb",
+                                           runs.one_by_one / day.isoformat() / "serving.duckdb")
         assert not differ, (day, differ)
-        for table in RUN_RECORDS:  # the same number of validation results
-            assert backfill[table][0] == one_by_one[table][0], (day, table)
-        assert backfill["main.customer_tiers"][0] == CUSTOMERS
-        assert backfill["main.key_account_alerts"][0] > 0, day
+        assert len(counts) > 20, sorted(counts)  # every mart and snapshot is compared
+        assert counts["customer_tiers"] == CUSTOMERS, day
+        assert counts["key_account_alerts"] > 0 and counts["account_plan_attainment"] > 0, day
 
 
 def test_snapshots_gain_their_versions_in_date_order(runs: Runs) -> None:
