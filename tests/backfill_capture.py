@@ -24,6 +24,7 @@ ALERT_TABLES = {
     "deliveries": "delivery_id",
     "delivery_alerts": "delivery_id, dedup_key",
     "runs": "as_of",
+    "alert_episodes": "dedup_key, raised_on",
 }
 
 
@@ -127,8 +128,8 @@ def alert_state(state: Path) -> dict[str, list[tuple]]:
 
 
 def digests(outbox: Path) -> dict[str, str]:
-    """The digest files (``kam.<date>.*.eml``) and the sha256 of each."""
+    """The outbox's files (account managers' and, at month-ends, managers' team digests)
+    and the sha256 of each."""
     return {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(outbox.glob("kam.2*.eml"))
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(outbox.glob("*.eml"))
     }

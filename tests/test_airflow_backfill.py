@@ -200,8 +200,9 @@ def test_alert_state_and_digests_equal_and_each_digest_is_sent_once(runs: Runs) 
         assert digests(backfill / "outbox") == digests(one_by_one / "outbox"), day
     last = runs.backfill / DATES[-1].isoformat()
     sent = digests(last / "outbox")
-    for day in DATES:  # every date sent its digests, each file once
+    for day in DATES:  # every date sent its digests and its team digests, each file once
         assert any(name.startswith(f"kam.{day:%Y%m%d}.") for name in sent), day
+        assert any(name.startswith(f"team.{day:%Y%m%d}.") for name in sent), day
     deliveries = alert_state(last / "state.sqlite")["deliveries"]
     assert len(deliveries) == len(sent)
     assert len({d[0] for d in deliveries}) == len(deliveries)
