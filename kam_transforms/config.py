@@ -105,6 +105,13 @@ def check_storage_version(value: str, source: str = "KAM_SERVING_STORAGE_VERSION
     return value
 
 
+def _flag(env: str) -> bool:
+    value = os.environ.get(env, "").strip().lower()
+    if value not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise ValueError(f"{env}={value!r}: use 1 or 0")
+    return value in ("1", "true", "yes")
+
+
 def _path(env: str, default: Path) -> Path:
     value = os.environ.get(env)
     return Path(value).resolve() if value else default
@@ -131,6 +138,9 @@ class Settings:
     smtp_conn_id: str = "smtp_default"
     #: DuckDB storage version of the serving file (``KAM_SERVING_STORAGE_VERSION``).
     serving_storage_version: str = DEFAULT_STORAGE_VERSION
+    #: Also publish every mart as Parquet (``KAM_SERVING_PARQUET=1``) into this link.
+    serving_parquet: bool = False
+    serving_parquet_dir: Path | None = None
 
     def __post_init__(self) -> None:
         check_currency_code(self.base_currency)
@@ -164,6 +174,11 @@ class Settings:
             smtp_conn_id=os.environ.get("KAM_SMTP_CONN_ID", "smtp_default").strip(),
             serving_storage_version=os.environ.get("KAM_SERVING_STORAGE_VERSION", "").strip()
             or DEFAULT_STORAGE_VERSION,
+            serving_parquet=_flag("KAM_SERVING_PARQUET"),
+            serving_parquet_dir=_path(
+                "KAM_SERVING_PARQUET_DIR",
+                _path("KAM_SERVING_DB", home / "warehouse" / "serving.duckdb").parent / "parquet",
+            ),
         )
 
     def exports_for(self, as_of: date) -> Path:

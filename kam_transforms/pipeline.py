@@ -382,12 +382,14 @@ def publish_marts(
             audit_db=settings.audit_db,
             build_id=build.build_id,
             storage_version=settings.serving_storage_version,
+            parquet_dir=settings.serving_parquet_dir if settings.serving_parquet else None,
         )
     return {
         "as_of": as_of.isoformat(),
         "build_id": build.build_id,
         "validation_run": validated_by,
         "serving_db": str(settings.serving_db),
+        "serving_parquet": str(settings.serving_parquet_dir) if settings.serving_parquet else None,
         "tables": counts,
         "cockpit": report_cockpit(settings, as_of),
     }
@@ -412,7 +414,7 @@ def rollback_serving(settings: Settings) -> dict[str, Any]:
     from kam_transforms.warehouse import rollback
 
     with hold(settings.home, WAREHOUSE_LOCK, "rollback"):
-        rollback(settings.serving_db)
+        rollback(settings.serving_db, settings.serving_parquet_dir)
         stamp = serving_stamp(settings.serving_db)
     return {
         "rolled_back": str(settings.serving_db),

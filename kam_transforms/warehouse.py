@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from kam_transforms import duck
+from kam_transforms import duck, serving_parquet
 from kam_transforms.config import DEFAULT_STORAGE_VERSION
 
 if TYPE_CHECKING:  # publish never needs pandas; read_table's frame comes from DuckDB
@@ -346,6 +346,7 @@ def publish(
     audit_db: Path | None = None,
     build_id: str | None = None,
     storage_version: str = DEFAULT_STORAGE_VERSION,
+    parquet_dir: Path | None = None,
 ) -> dict[str, int]:
     """Copy ``marts`` from the build warehouse into a fresh serving file and swap it in.
 
@@ -357,7 +358,9 @@ def publish(
     published version was checked against; ``_kam_publish_log`` carries ``as_of``,
     ``run_id`` and ``build_id``. The file is written in ``storage_version`` (see
     :func:`kam_transforms.config.check_storage_version`), with the build's table and column
-    comments. Returns the row count of each published table.
+    comments. With ``parquet_dir``, every published mart is also written as Parquet from
+    the staged file before the rename and switched in right after it
+    (:mod:`kam_transforms.serving_parquet`). Returns the row count of each published table.
     """
     if not marts:
         raise PublishError("no mart tables to publish")
@@ -365,6 +368,7 @@ def publish(
     _remove_dead_stagings(serving_db)
     staged = _staged_path(serving_db)
     counts: dict[str, int] = {}
+    parquet: Path | None = None
     try:
         try:
             with duck.connect() as con:
@@ -400,6 +404,9 @@ def publish(
         except (OSError, duckdb.IOException) as exc:
             raise _write_error(staged, exc) from exc
         _verify_staged(staged, build_db, marts, counts, as_of, build_id, storage_version)
+        if parquet_dir is not None:
+            parquet = serving_parquet.stage(
+                staged, parquet_dir, counts, as_of=as_of, run_id=run_id, build_id=build_id)
         _refuse_a_writer(serving_db, "publish")
         if serving_db.exists():
             previous = previous_path(serving_db)
@@ -410,15 +417,23 @@ def publish(
             os.replace(keep, previous)
             _move_wal(serving_db, previous)  # left by a writer that died: the old file's
         os.replace(staged, serving_db)
+        if parquet is not None:
+            serving_parquet.switch(parquet_dir, parquet)  # type: ignore[arg-type]
+            parquet = None
+    except serving_parquet.ParquetPublishError as exc:
+        raise PublishError(f"publish refused: {exc}; serving is unchanged") from exc
     finally:
+        if parquet is not None:  # not switched in: readers never saw it
+            serving_parquet.discard(parquet)
         staged.unlink(missing_ok=True)
         staged.with_name(staged.name + ".wal").unlink(missing_ok=True)
     _fsync_dir(serving_db.parent)
     return counts
 
 
-def rollback(serving_db: Path) -> None:
-    """Swap the serving warehouse with the version it replaced (twice restores it).
+def rollback(serving_db: Path, parquet_dir: Path | None = None) -> None:
+    """Swap the serving warehouse with the version it replaced (twice restores it), and the
+    Parquet copy in ``parquet_dir`` with its previous version when there is one.
 
     When the serving file is missing, the previous version becomes the serving file. The
     caller holds the ``warehouse`` lock."""
@@ -426,6 +441,8 @@ def rollback(serving_db: Path) -> None:
     if not previous.exists():
         raise PublishError(f"{previous}: no previous serving warehouse to roll back to")
     _refuse_a_writer(serving_db, "rollback")
+    if parquet_dir is not None:
+        serving_parquet.rollback(parquet_dir)
     if not serving_db.exists():  # e.g. deleted by hand: restore the previous version
         _wal(serving_db).unlink(missing_ok=True)
         os.replace(previous, serving_db)
