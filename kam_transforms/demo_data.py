@@ -49,6 +49,7 @@ import pyarrow.parquet as pq
 from kam_transforms.demo_competitors import ENTRANT_SCENARIO_TEXT, plant_competitor_entry
 from kam_transforms.demo_economics import ECONOMICS_SCENARIO_TEXT, plant_customer_economics
 from kam_transforms.demo_plans import PLAN_SCENARIO_TEXT, plan_accounts
+from kam_transforms.demo_portfolio import PORTFOLIO_SCENARIO_TEXT, plant_lost_a_account
 from kam_transforms.demo_world import (
     BASE_CURRENCY,
     CANONICAL_COLUMNS,
@@ -69,17 +70,19 @@ __all__ = [
 
 #: What the planted scenarios of the satellite modules show, by name.
 SCENARIO_TEXT: dict[str, str] = {
-    **ECONOMICS_SCENARIO_TEXT, **PLAN_SCENARIO_TEXT, **ENTRANT_SCENARIO_TEXT
+    **ECONOMICS_SCENARIO_TEXT, **PLAN_SCENARIO_TEXT, **ENTRANT_SCENARIO_TEXT,
+    **PORTFOLIO_SCENARIO_TEXT,
 }
 
 
 def _plant(world: _World) -> None:
-    """Plant the economics, plan and competitor scenarios into the base world, in this
-    order (each draws from its own generator, so none moves another's rows)."""
+    """Plant the economics, plan, competitor and portfolio scenarios into the base world, in
+    this order (each draws from its own generator or none, so none moves another's rows)."""
     world.scenarios.update(plant_customer_economics(world))
     world.plans, planted = plan_accounts(world)
     world.scenarios.update(planted)
     world.scenarios.update(plant_competitor_entry(world))
+    world.scenarios.update(plant_lost_a_account(world))
 
 
 def _to_csv_frame(cols: dict[str, pa.Array]) -> pd.DataFrame:

@@ -93,6 +93,8 @@ SCENARIO_NAMES: tuple[str, ...] = (
     "plan_behind_pace",
     # kam_transforms.demo_competitors
     "competitor_in_key_accounts",
+    # kam_transforms.demo_portfolio
+    "lost_a_account",
 )
 
 _SCENARIO_TEXT: dict[str, str] = {

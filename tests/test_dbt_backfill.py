@@ -68,6 +68,7 @@ class Backfill:
     marts: dict[date, dict[str, pd.DataFrame]] = field(default_factory=dict)
     recomputed_marts: dict[date, dict[str, pd.DataFrame]] = field(default_factory=dict)
     out_of_order_db: Path | None = None
+    scenarios: dict = field(default_factory=dict)  # the demo's planted scenarios
 
     def query(self, sql: str) -> pd.DataFrame:
         return _query(self.db_path, sql)
@@ -96,11 +97,13 @@ def backfill(tmp_path_factory: pytest.TempPathFactory) -> Backfill:
     lake, db = root / "lake", root / "build.duckdb"
     for as_of in DATES:
         exports = root / f"exports_{as_of.isoformat()}"
-        demo_data.generate(exports, CUSTOMERS, SEED, as_of, anchor=DATES[-1])
+        manifest = demo_data.generate(exports, CUSTOMERS, SEED, as_of, anchor=DATES[-1])
         files.land_exports(exports, lake, as_of)
 
     out_of_order_db = root / "out_of_order.duckdb"
-    result = Backfill(db, {}, {}, {}, out_of_order_db=out_of_order_db)
+    result = Backfill(
+        db, {}, {}, {}, out_of_order_db=out_of_order_db, scenarios=manifest["scenarios"]
+    )
     for as_of in DATES:
         _build(lake, db, root, as_of)
         result.tiers[as_of] = result.query("select * from customer_tiers")
@@ -290,3 +293,34 @@ def test_previous_quadrant_is_the_previous_runs(backfill: Backfill) -> None:
     changed = tiers["value_quadrant"] != tiers["value_quadrant_before"]
     assert (tiers["is_quadrant_changed"] == changed).all()
     assert backfill.tiers[DATES[0]]["previous_value_quadrant"].isna().all()
+
+
+def test_planted_lost_a_account_counts_against_its_owner_at_the_month_end_it_drops(
+    backfill: Backfill,
+) -> None:
+    """The demo's lost A account (kam_transforms/demo_portfolio.py) is class A at the first
+    month-end and drops out of it (and out of the key accounts) at a later one; the scorecard
+    of that month-end counts it against its owner: one more key account lost than the month
+    before, last year's A accounts not all retained."""
+    planted = backfill.scenarios["lost_a_account"]
+    customer, owner = planted["customer_id"], f"owner:{planted['owner_id']}"
+    tiers = {d: backfill.tiers[d].set_index("customer_id").loc[customer] for d in DATES}
+    key = {d: tiers[d]["abc_class"] == "A" or bool(tiers[d]["is_key_account"]) for d in DATES}
+    assert tiers[DATES[0]]["abc_class"] == "A"
+    dropped = [d for d in DATES if not key[d]]
+    assert dropped, key
+    first = dropped[0]
+    changes = backfill.marts[first]["customer_tier_changes"]
+    mine = changes[
+        (changes["customer_id"] == customer) & (changes["change_date"] == pd.Timestamp(first))
+    ]
+    assert list(mine["previous_abc_class"]) == ["A"] and list(mine["abc_class"]) != ["A"]
+
+    def card(day: date) -> pd.Series:
+        cards = backfill.marts[day]["account_manager_scorecards"]
+        return cards.set_index("scorecard_key").loc[owner]
+
+    row = card(first)
+    assert row["key_accounts_lost"] >= card(DATES[DATES.index(first) - 1])["key_accounts_lost"] + 1
+    assert row["class_a_retention_share"] < 1
+    assert row["retained_class_a_count"] < row["prior_class_a_count"]

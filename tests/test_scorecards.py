@@ -209,12 +209,16 @@ def test_published_to_serving_with_its_column_docs(
     assert all(comments.values()), [c for c, text in comments.items() if not text]
 
 
-def test_planted_churned_a_account_counts_against_its_owner(
-    build: Build, scorecards: pd.DataFrame
+@pytest.mark.parametrize("scenario", ["churned", "lost_a_account"])
+def test_planted_lost_a_accounts_count_against_their_owners(
+    build: Build, scorecards: pd.DataFrame, scenario: str
 ) -> None:
-    """The demo's planted churned customer (no order for 13+ months) was class A in the prior
-    window: its owner's scorecard counts it as last year's A account not retained."""
-    planted = build.manifest["scenarios"]["churned"]
+    """The demo's planted churned customer (no order for 13+ months) and its lost A account
+    (a twentieth of its quantities for the last 100 days, kam_transforms/demo_portfolio.py)
+    were class A in the prior window: their owners' scorecards count each as last year's A
+    account not retained (the key account lost shows between two month-ends:
+    tests/test_dbt_backfill.py)."""
+    planted = build.manifest["scenarios"][scenario]
     facts = build.query(
         "select customer_id, gross_margin_prior_12m, revenue_prior_12m, gross_margin_t12m "
         "from customer_facts where customer_id is not null"
