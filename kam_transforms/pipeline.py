@@ -367,29 +367,32 @@ def publish_marts(
     with hold(settings.home, WAREHOUSE_LOCK, "publish", as_of=as_of.isoformat()):
         build = require_complete_build(settings.build_db, as_of, "publish", build_id)
         validated_by = require_validated(settings.audit_db, build)
-        if pg_steps.is_postgres():  # the serving schema; alerts and cockpit read DuckDB only
-            counts = pg_steps.publish(_marts(settings), as_of, run_id, build.build_id)
-            return {
-                "as_of": as_of.isoformat(), "build_id": build.build_id,
-                "validation_run": validated_by, "serving": "postgres", "tables": counts,
-            }  # fmt: skip
-        counts = publish(
-            settings.build_db,
-            settings.serving_db,
-            _marts(settings),
-            as_of,
-            run_id,
-            audit_db=settings.audit_db,
-            build_id=build.build_id,
-            storage_version=settings.serving_storage_version,
-            parquet_dir=settings.serving_parquet_dir if settings.serving_parquet else None,
-        )
+        if pg_steps.is_postgres():  # the serving schema, then its local DuckDB mirror
+            counts = pg_steps.publish(
+                _marts(settings), as_of, run_id, build.build_id, serving_db=settings.serving_db,
+                audit_db=settings.audit_db, storage_version=settings.serving_storage_version,
+            )  # fmt: skip
+            where: dict[str, Any] = {"serving": "postgres"}
+        else:
+            counts = publish(
+                settings.build_db,
+                settings.serving_db,
+                _marts(settings),
+                as_of,
+                run_id,
+                audit_db=settings.audit_db,
+                build_id=build.build_id,
+                storage_version=settings.serving_storage_version,
+                parquet_dir=settings.serving_parquet_dir if settings.serving_parquet else None,
+            )
+            parquet = settings.serving_parquet_dir if settings.serving_parquet else None
+            where = {"serving_parquet": str(parquet) if parquet else None}
     return {
         "as_of": as_of.isoformat(),
         "build_id": build.build_id,
         "validation_run": validated_by,
         "serving_db": str(settings.serving_db),
-        "serving_parquet": str(settings.serving_parquet_dir) if settings.serving_parquet else None,
+        **where,
         "tables": counts,
         "cockpit": report_cockpit(settings, as_of),
     }

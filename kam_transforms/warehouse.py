@@ -38,6 +38,8 @@ __all__ = [
     "PublishError",
     "count_rows",
     "count_rows_in",
+    "install_staged",
+    "new_staged_path",
     "Relation",
     "mart_relations",
     "previous_path",
@@ -284,7 +286,7 @@ def count_rows_in(con: duckdb.DuckDBPyConnection, database: str, schema: str, ta
     return int(row[0]) if row else 0
 
 
-_PUBLISH_LOG = _sql_string(
+PUBLISH_LOG_COMMENT = _PUBLISH_LOG = _sql_string(
     "One row: the as-of date, run id and build id this serving warehouse was published "
     "from, and the row count of every published table (JSON)."
 )
@@ -337,6 +339,36 @@ def _write_error(path: Path, exc: BaseException) -> PublishError:
     return PublishError(f"{path}: cannot write the staged serving warehouse: {exc}")
 
 
+def new_staged_path(serving_db: Path) -> Path:
+    """A fresh staging name beside ``serving_db`` for :func:`install_staged`, after deleting
+    the staged files of publishes that died."""
+    serving_db.parent.mkdir(parents=True, exist_ok=True)
+    _remove_dead_stagings(serving_db)
+    return _staged_path(serving_db)
+
+
+def install_staged(staged: Path, serving_db: Path, step: str = "publish") -> None:
+    """Rename the verified ``staged`` file over ``serving_db`` (one atomic rename), keeping
+    the replaced file as ``<serving>.previous``. The caller holds the ``warehouse`` lock.
+
+    Raises
+    ------
+    PublishError
+        When another process holds ``serving_db`` read-write; serving is unchanged.
+    """
+    _refuse_a_writer(serving_db, step)
+    if serving_db.exists():
+        previous = previous_path(serving_db)
+        keep = serving_db.with_name(f".{serving_db.name}.{os.getpid()}.keep")
+        keep.unlink(missing_ok=True)
+        os.link(serving_db, keep)
+        _wal(previous).unlink(missing_ok=True)
+        os.replace(keep, previous)
+        _move_wal(serving_db, previous)  # left by a writer that died: the old file's
+    os.replace(staged, serving_db)
+    _fsync_dir(serving_db.parent)
+
+
 def publish(
     build_db: Path,
     serving_db: Path,
@@ -364,9 +396,7 @@ def publish(
     """
     if not marts:
         raise PublishError("no mart tables to publish")
-    serving_db.parent.mkdir(parents=True, exist_ok=True)
-    _remove_dead_stagings(serving_db)
-    staged = _staged_path(serving_db)
+    staged = new_staged_path(serving_db)
     counts: dict[str, int] = {}
     parquet: Path | None = None
     try:
@@ -407,16 +437,7 @@ def publish(
         if parquet_dir is not None:
             parquet = serving_parquet.stage(
                 staged, parquet_dir, counts, as_of=as_of, run_id=run_id, build_id=build_id)
-        _refuse_a_writer(serving_db, "publish")
-        if serving_db.exists():
-            previous = previous_path(serving_db)
-            keep = serving_db.with_name(f".{serving_db.name}.{os.getpid()}.keep")
-            keep.unlink(missing_ok=True)
-            os.link(serving_db, keep)
-            _wal(previous).unlink(missing_ok=True)
-            os.replace(keep, previous)
-            _move_wal(serving_db, previous)  # left by a writer that died: the old file's
-        os.replace(staged, serving_db)
+        install_staged(staged, serving_db)
         if parquet is not None:
             serving_parquet.switch(parquet_dir, parquet)  # type: ignore[arg-type]
             parquet = None

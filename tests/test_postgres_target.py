@@ -159,6 +159,64 @@ def test_validate_and_publish_on_postgres_as_on_duckdb(
     assert stamp == (AS_OF, "pg-target-run", pg_build["build_id"])
     assert tiers is not None and tiers[0] == published["tables"]["customer_tiers"] > 0
     assert comment is not None and comment[0]  # the dbt YAML description, carried over
+    _alerts_read_the_published_version(build, pg_home, pg_target, published, tmp_path)
+
+
+def _alerts_read_the_published_version(
+    build: Build, pg_home: Any, pg_target: PostgresTarget, published: dict, tmp_path: Path
+) -> None:
+    """The pg publish also wrote the local DuckDB serving file from the version it swapped in:
+    its tables hold the serving schema's rows, and `kam`'s alerts step sends, from it, the
+    alerts the DuckDB path sends for the same date."""
+    from dataclasses import replace
+
+    from kam_transforms import duck
+    from kam_transforms.builds import serving_stamp
+    from kam_transforms.pipeline import _alerts_for, send_alerts, summarize
+    from kam_transforms.warehouse import count_rows, mart_relations, publish
+
+    stamp = serving_stamp(pg_home.serving_db)
+    assert stamp is not None
+    assert (stamp.as_of, stamp.run_id, stamp.build_id) == (
+        AS_OF, "pg-target-run", published["build_id"])  # fmt: skip
+    with pg_target.connect(autocommit=True) as con:
+        pg_rows = {
+            name: con.execute(f"select count(*) from kam.{name}").fetchone()[0]  # noqa: S608
+            for name in published["tables"]
+        }
+    with duck.connect(pg_home.serving_db, read_only=True) as local:
+        local_rows = {name: count_rows(local, "main", name) for name in published["tables"]}
+    assert len(pg_rows) >= 27 and pg_rows["customer_tiers"] > 0
+    assert local_rows == pg_rows == published["tables"]
+    assert summarize(pg_home, AS_OF)["rows_per_mart"]["customer_tiers"] == pg_rows["customer_tiers"]
+
+    # the DuckDB path for the same date: its own home, serving file and alert state
+    duck_home = tmp_path / "duck_home"
+    duck_settings = replace(
+        pg_home, home=duck_home, serving_db=duck_home / "serving.duckdb",
+        outbox_dir=duck_home / "outbox", lake_dir=duck_home / "lake",
+    )  # fmt: skip
+    marts = mart_relations(build.root / "target" / "manifest.json")
+    publish(build.db_path, duck_settings.serving_db, marts, AS_OF, "pg-target-duckdb")
+    # the lifecycle export writes into the lake: never the session's
+    pg_settings = replace(pg_home, lake_dir=tmp_path / "pg_lake")
+
+    def rows(settings: Any) -> list[tuple]:
+        frame = _alerts_for(settings, AS_OF, "alerts test")
+        return [
+            tuple(json.loads(v) if c == "evidence" else v for c, v in row.items())
+            for row in frame.astype(object).to_dict("records")
+        ]
+
+    duck_alerts, pg_alerts = rows(duck_settings), rows(pg_settings)
+    assert len(pg_alerts) == len(duck_alerts) > 0
+    assert pg_alerts == duck_alerts
+    sent_duck, sent_pg = send_alerts(duck_settings, AS_OF), send_alerts(pg_settings, AS_OF)
+    paths = {"transport", "state_path", "files_written", "manager_digest_files",
+             "alert_lifecycle", "data_coverage_warning"}  # fmt: skip
+    keys = sorted(set(sent_duck) - paths)
+    assert sent_pg["digests_sent"] == sent_duck["digests_sent"] > 0
+    assert {k: sent_pg[k] for k in keys} == {k: sent_duck[k] for k in keys}
 
 
 def test_contract_types_are_ones_both_adapters_accept() -> None:

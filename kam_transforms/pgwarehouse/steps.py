@@ -58,11 +58,20 @@ def marts_source() -> Any:
 
 
 def publish(
-    relations: list[Any], as_of: date, run_id: str, build_id: str | None
+    relations: list[Any], as_of: date, run_id: str, build_id: str | None,
+    *, serving_db: Path, audit_db: Path | None = None, storage_version: str = "v1.0.0",
 ) -> dict[str, int]:
-    """Publish the marts and snapshots (``Relation`` of the manifest) into the serving schema."""
+    """Publish the marts and snapshots (``Relation`` of the manifest) into the serving schema,
+    then write the local DuckDB serving file ``serving_db`` (alerts, cockpit, summary) from
+    that same published version (:mod:`kam_transforms.pgwarehouse.mirror`)."""
+    from kam_transforms.pgwarehouse.mirror import mirror_serving
     from kam_transforms.pgwarehouse.publish import publish_postgres
 
     target = PostgresTarget.from_env()
     marts = [(pg_schema(target, r.schema), r.name) for r in relations]
-    return dict(publish_postgres(target, marts, as_of, run_id, build_id)["tables"])
+    counts = dict(publish_postgres(target, marts, as_of, run_id, build_id)["tables"])
+    mirror_serving(
+        target, serving_db, counts, as_of, run_id, build_id,
+        audit_db=audit_db, storage_version=storage_version,
+    )  # fmt: skip
+    return counts

@@ -30,7 +30,7 @@ _DUCKDB_TYPES = {
     1700: "double", 1082: "date", 1114: "timestamp", 25: "varchar", 1043: "varchar",
 }  # fmt: skip
 
-__all__ = ["PostgresMarts", "sql_capable"]
+__all__ = ["PostgresMarts", "sql_capable", "stream_to_duckdb"]
 
 DATASOURCE = "kam_build_postgres"
 
@@ -40,6 +40,29 @@ def sql_capable(module: Any, suite: Any) -> bool:
     if hasattr(module, "prepare"):
         return False
     return all(getattr(e, "condition_parser", None) != "pandas" for e in suite.expectations)
+
+
+def stream_to_duckdb(con: Any, schema: str, table: str, local: Any, dest: str) -> int:
+    """Copy PostgreSQL ``schema.table`` into a new DuckDB table ``dest`` (already quoted) of
+    the ``local`` connection through a server-side cursor, COPY_BATCH_ROWS rows at a time,
+    typed as DuckDB's build types it; the rows copied. ``con`` is a psycopg connection (not
+    autocommit: the cursor lives in its transaction)."""
+    relation = f"{quote_ident(schema)}.{quote_ident(table)}"
+    copied = 0
+    with con.cursor(name=f"kam_copy_{table}") as cur:
+        cur.execute(f"select * from {relation}")  # noqa: S608
+        description = cur.description or []
+        columns = ", ".join(
+            f"{quote_ident(c.name)} {_DUCKDB_TYPES.get(c.type_code, 'varchar')}"
+            for c in description
+        )
+        local.execute(f"create table {dest} ({columns})")
+        while rows := cur.fetchmany(COPY_BATCH_ROWS):
+            local.register("chunk", frame_of_rows(rows, description))
+            local.execute(f"insert into {dest} select * from chunk")  # noqa: S608
+            local.unregister("chunk")
+            copied += len(rows)
+    return copied
 
 
 class PostgresMarts:
@@ -64,21 +87,9 @@ class PostgresMarts:
         if self._tmp is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="kam-pg-validate-")
         path = Path(self._tmp.name) / "marts.duckdb"
-        relation = f"{quote_ident(self.target.schema)}.{quote_ident(table)}"
         with self.target.connect() as con, duck.connect(path) as local:
             local.execute(f"drop table if exists main.{quote_ident(table)}")
-            with con.cursor(name=f"kam_validate_{table}") as cur:
-                cur.execute(f"select * from {relation}")  # noqa: S608
-                description = cur.description or []
-                columns = ", ".join(
-                    f"{quote_ident(c.name)} {_DUCKDB_TYPES.get(c.type_code, 'varchar')}"
-                    for c in description
-                )
-                local.execute(f"create table main.{quote_ident(table)} ({columns})")
-                while rows := cur.fetchmany(COPY_BATCH_ROWS):
-                    local.register("chunk", frame_of_rows(rows, description))
-                    local.execute(f"insert into main.{quote_ident(table)} select * from chunk")  # noqa: S608
-                    local.unregister("chunk")
+            stream_to_duckdb(con, self.target.schema, table, local, f"main.{quote_ident(table)}")
         return path
 
     def baseline(self, sql: str | None) -> dict[str, Any] | None:
