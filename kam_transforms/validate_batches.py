@@ -20,6 +20,7 @@ outcomes, ``validation_runs`` and Data Docs keep their form.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import tempfile
 import traceback
@@ -284,6 +285,30 @@ def _whole_table_metrics(table: _Table, expectation: Any) -> dict[str, Any]:
     raise AssertionError(kind)  # pragma: no cover - WHOLE_TABLE lists the kinds above
 
 
+def _key(kind: str, kwargs: Any) -> str:
+    args = {k: v for k, v in dict(kwargs).items() if k != "batch_id"}
+    return kind + json.dumps(args, sort_keys=True, default=str)
+
+
+def _in_suite_order(
+    row_wise: list[int], expectations: list[Any], results: list[Any]
+) -> list[tuple[int, Any]]:
+    """Pair each batch result with its expectation's index in the suite, by the result's own
+    configuration: GX does not promise results in the suite's order (a suite with two in-set
+    checks had its verdicts reported under each other's columns)."""
+    slots: dict[str, list[int]] = {}
+    for i in row_wise:
+        config = expectations[i].configuration
+        slots.setdefault(_key(_type(expectations[i]), config.kwargs), []).append(i)
+    paired = []
+    for res in results:
+        config = res.expectation_config
+        paired.append((slots[_key(str(config.type), config.kwargs)].pop(0), res))
+    if len(paired) != len(row_wise):
+        raise AssertionError(f"{len(results)} batch results for {len(row_wise)} expectations")
+    return paired
+
+
 def validate_suite(
     gx: Any,
     context: Any,
@@ -365,7 +390,7 @@ def validate_suite(
                         batch_parameters={"dataframe": frame}, result_format="SUMMARY"
                     )
                     meta = meta or dict(run.meta)
-                    for i, res in zip(row_wise, run.results, strict=True):
+                    for i, res in _in_suite_order(row_wise, expectations, run.results):
                         merged[i].add(res)
                 del frame
             results = []
