@@ -17,7 +17,21 @@ from pathlib import Path
 
 import duckdb
 
-__all__ = ["connect", "duckdb_config"]
+__all__ = ["connect", "duckdb_config", "quote_ident", "sql_string"]
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier that is already known to be one of ours (letters, digits, _)."""
+    if not _IDENT.match(name):
+        raise ValueError(f"refusing identifier {name!r}: not a plain SQL identifier")
+    return f'"{name}"'
+
+
+def sql_string(value: str) -> str:
+    """A SQL string literal of ``value`` (for paths in ATTACH/COPY, which take no parameters)."""
+    return "'" + value.replace("'", "''") + "'"
 
 #: A DuckDB memory size (``8GB``) or a share of the machine (``60%``).
 SIZE_PATTERN = _SIZE = re.compile(

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import uuid
 from datetime import date
 from pathlib import Path
 
 from kam_transforms import duck
+from kam_transforms.duck import quote_ident, sql_string
 
 __all__ = ["ParquetPublishError", "discard", "previous_link", "rollback", "stage", "switch"]
 
@@ -38,20 +38,6 @@ MANIFEST = "_kam_publish.json"
 
 class ParquetPublishError(RuntimeError):
     """The Parquet copy could not be written or switched; the message names the path."""
-
-
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _quote(name: str) -> str:
-    """A served table's name (from dbt's manifest), checked to be a plain identifier."""
-    if not _IDENT.match(name):
-        raise ParquetPublishError(f"refusing table name {name!r}: not a plain SQL identifier")
-    return f'"{name}"'
-
-
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def previous_link(parquet_dir: Path) -> Path:
@@ -94,16 +80,16 @@ def stage(
     try:
         version.mkdir(parents=True)
         with duck.connect() as con:
-            con.execute(f"attach {_sql_string(str(staged_serving))} as s (read_only)")
+            con.execute(f"attach {sql_string(str(staged_serving))} as s (read_only)")
             for table, expected in counts.items():
                 out = version / table / "data.parquet"
                 out.parent.mkdir()
                 con.execute(
-                    f"copy (select * from s.main.{_quote(table)}) to {_sql_string(str(out))} "  # noqa: S608 - checked identifier
+                    f"copy (select * from s.main.{quote_ident(table)}) to {sql_string(str(out))} "  # noqa: S608 - checked identifier
                     "(format parquet, compression zstd)"
                 )
                 row = con.execute(
-                    f"select count(*) from read_parquet({_sql_string(str(out))})"  # noqa: S608 - our path
+                    f"select count(*) from read_parquet({sql_string(str(out))})"  # noqa: S608 - our path
                 ).fetchone()
                 written = int(row[0]) if row else -1
                 if written != expected:

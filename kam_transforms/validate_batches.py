@@ -35,7 +35,7 @@ import pandas as pd
 import pyarrow as pa
 
 from kam_transforms import duck
-from kam_transforms.warehouse import quote_ident
+from kam_transforms.duck import quote_ident
 
 __all__ = ["BATCH_ROWS_ENV", "ROW_WISE", "WHOLE_TABLE", "batch_rows", "validate_suite"]
 

@@ -30,6 +30,7 @@ import duckdb
 
 from kam_transforms import duck, serving_parquet
 from kam_transforms.config import DEFAULT_STORAGE_VERSION
+from kam_transforms.duck import quote_ident, sql_string
 
 if TYPE_CHECKING:  # publish never needs pandas; read_table's frame comes from DuckDB
     import pandas as pd
@@ -44,12 +45,9 @@ __all__ = [
     "mart_relations",
     "previous_path",
     "publish",
-    "quote_ident",
     "read_table",
     "rollback",
 ]
-
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 _STORAGE_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
 
@@ -64,15 +62,6 @@ class Relation:
     name: str
 
 
-def quote_ident(name: str) -> str:
-    """Quote an identifier that is already known to be one of ours (letters, digits, _)."""
-    if not _IDENT.match(name):
-        raise ValueError(f"refusing identifier {name!r}: not a plain SQL identifier")
-    return f'"{name}"'
-
-
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def mart_relations(manifest_path: Path) -> list[Relation]:
@@ -157,10 +146,10 @@ def _copy_with_contract(con: duckdb.DuckDBPyConnection, rel: Relation) -> None:
     con.execute(f"insert into {target} select * from {source}")  # noqa: S608 - quoted identifiers
     table_comment, column_comments = _comments(con, "build", rel.schema, rel.name)
     if table_comment:
-        con.execute(f"comment on table {target} is {_sql_string(table_comment)}")
+        con.execute(f"comment on table {target} is {sql_string(table_comment)}")
     for column, comment in column_comments.items():
         con.execute(
-            f"comment on column {target}.{quote_ident(column)} is {_sql_string(comment)}"
+            f"comment on column {target}.{quote_ident(column)} is {sql_string(comment)}"
         )
 
 
@@ -239,7 +228,7 @@ def _verify_staged(
     """
     problems: list[str] = []
     with duck.connect(staged, read_only=True) as con:
-        con.execute(f"attach {_sql_string(str(build_db))} as build (read_only)")
+        con.execute(f"attach {sql_string(str(build_db))} as build (read_only)")
         staged_db = con.execute(
             "select database_name, tags['storage_version'] from duckdb_databases() "
             "where database_name = current_database()"
@@ -286,11 +275,11 @@ def count_rows_in(con: duckdb.DuckDBPyConnection, database: str, schema: str, ta
     return int(row[0]) if row else 0
 
 
-PUBLISH_LOG_COMMENT = _PUBLISH_LOG = _sql_string(
+PUBLISH_LOG_COMMENT = _PUBLISH_LOG = sql_string(
     "One row: the as-of date, run id and build id this serving warehouse was published "
     "from, and the row count of every published table (JSON)."
 )
-_VALIDATION_RUNS = _sql_string(
+_VALIDATION_RUNS = sql_string(
     "Every Great Expectations outcome of every validation run, one row per expectation "
     "(copied from the audit warehouse); build_id ties a run to _kam_publish_log."
 )
@@ -403,16 +392,16 @@ def publish(
         try:
             with duck.connect() as con:
                 con.execute(
-                    f"attach {_sql_string(str(staged))} as serving "
-                    f"(storage_version {_sql_string(storage_version)})"
+                    f"attach {sql_string(str(staged))} as serving "
+                    f"(storage_version {sql_string(storage_version)})"
                 )
                 con.execute("use serving")
-                con.execute(f"attach {_sql_string(str(build_db))} as build (read_only)")
+                con.execute(f"attach {sql_string(str(build_db))} as build (read_only)")
                 for rel in marts:
                     _copy_with_contract(con, rel)
                     counts[rel.name] = count_rows(con, "main", rel.name)
                 if audit_db is not None and audit_db.exists():
-                    con.execute(f"attach {_sql_string(str(audit_db))} as audit (read_only)")
+                    con.execute(f"attach {sql_string(str(audit_db))} as audit (read_only)")
                     con.execute(
                         "create table main.validation_runs as select * from audit.validation_runs"
                     )

@@ -73,7 +73,7 @@ def test_a_failed_publish_leaves_the_previous_parquet_set(
     assert len(_rows(parquet, "customer_tiers")) == 5
 
     make_build(build, 7)
-    quote, calls = serving_parquet._quote, []
+    quote, calls = serving_parquet.quote_ident, []
 
     def fail_on_second_table(name: str) -> str:
         calls.append(name)
@@ -81,10 +81,10 @@ def test_a_failed_publish_leaves_the_previous_parquet_set(
             raise OSError("No space left on device")
         return quote(name)
 
-    monkeypatch.setattr(serving_parquet, "_quote", fail_on_second_table)
+    monkeypatch.setattr(serving_parquet, "quote_ident", fail_on_second_table)
     with pytest.raises(PublishError, match="cannot write the Parquet copy: No space left"):
         publish(build, serving, MARTS, date(2026, 11, 30), "run-2", parquet_dir=parquet)
-    monkeypatch.setattr(serving_parquet, "_quote", quote)
+    monkeypatch.setattr(serving_parquet, "quote_ident", quote)
     assert os.readlink(parquet) == first and _versions(parquet) == [first]  # nothing left
     assert len(_rows(parquet, "customer_tiers")) == 5
     with duckdb.connect(str(serving), read_only=True) as con:

@@ -9,13 +9,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from kam_transforms.duck import quote_ident
 from kam_transforms.warehouse import (
     PublishError,
     Relation,
     mart_relations,
     previous_path,
     publish,
-    quote_ident,
     read_table,
     rollback,
 )

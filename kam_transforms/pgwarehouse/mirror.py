@@ -20,13 +20,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from kam_transforms.duck import sql_string
 from kam_transforms.pgwarehouse.target import PostgresTarget, quote_ident
 
 __all__ = ["mirror_serving"]
 
-
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _comments(con: Any, schema: str, table: str) -> tuple[str | None, dict[str, str]]:
@@ -82,8 +80,8 @@ def mirror_serving(
         with target.connect() as con, duck.connect() as local:
             con.isolation_level = IsolationLevel.REPEATABLE_READ
             local.execute(
-                f"attach {_sql_string(str(staged))} as serving "
-                f"(storage_version {_sql_string(storage_version)})"
+                f"attach {sql_string(str(staged))} as serving "
+                f"(storage_version {sql_string(storage_version)})"
             )
             local.execute("use serving")
             with con.transaction():
@@ -100,10 +98,10 @@ def mirror_serving(
                     counts[name] = stream_to_duckdb(con, serving, name, local, dest)
                     comment, columns = _comments(con, serving, name)
                     if comment is not None:
-                        local.execute(f"comment on table {dest} is {_sql_string(comment)}")
+                        local.execute(f"comment on table {dest} is {sql_string(comment)}")
                     for column, text in columns.items():
                         local.execute(
-                            f"comment on column {dest}.{quote_ident(column)} is {_sql_string(text)}"
+                            f"comment on column {dest}.{quote_ident(column)} is {sql_string(text)}"
                         )
             if counts != tables:
                 raise PublishError(
@@ -111,7 +109,7 @@ def mirror_serving(
                     f"{serving_db} unchanged"
                 )
             if audit_db is not None and audit_db.exists():
-                local.execute(f"attach {_sql_string(str(audit_db))} as audit (read_only)")
+                local.execute(f"attach {sql_string(str(audit_db))} as audit (read_only)")
                 local.execute(
                     "create table main.validation_runs as select * from audit.validation_runs"
                 )
