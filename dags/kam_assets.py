@@ -180,7 +180,7 @@ def kam_alerts() -> None:
     def alerts(as_of: str) -> dict:
         from datetime import date
 
-        from kam_transforms.pipeline import send_alerts
+        from kam_transforms.alert_step import send_alerts
 
         return send_alerts(_settings(), date.fromisoformat(as_of))
 

@@ -177,7 +177,7 @@ def kam_pipeline() -> None:
     def alerts(as_of: str, published: dict) -> dict:
         from datetime import date
 
-        from kam_transforms.pipeline import send_alerts
+        from kam_transforms.alert_step import send_alerts
 
         return send_alerts(_settings(), date.fromisoformat(as_of))
 

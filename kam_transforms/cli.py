@@ -138,7 +138,7 @@ def _publish(args: argparse.Namespace, settings: Settings) -> Any:
 
 
 def _alerts(args: argparse.Namespace, settings: Settings) -> Any:
-    from kam_transforms.pipeline import preview_alerts, send_alerts
+    from kam_transforms.alert_step import preview_alerts, send_alerts
 
     if args.action == "preview":
         return preview_alerts(settings, args.as_of, Path(args.out) if args.out else None)

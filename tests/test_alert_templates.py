@@ -478,8 +478,8 @@ def test_a_missing_template_sends_nothing_and_a_fixed_rerun_delivers(
 def test_the_sparkline_series_is_the_twelve_months_up_to_the_run_date(tmp_path: Path) -> None:
     import duckdb
 
+    from kam_transforms.alert_step import _revenue_history
     from kam_transforms.config import Settings
-    from kam_transforms.pipeline import _revenue_history
 
     serving = tmp_path / "serving.duckdb"
     with duckdb.connect(str(serving)) as con:

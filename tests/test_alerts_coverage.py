@@ -48,15 +48,10 @@ def header_only(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    from kam_transforms.alert_step import send_alerts
     from kam_transforms.demo_data import generate
     from kam_transforms.extract import land_exports
-    from kam_transforms.pipeline import (
-        dbt_build,
-        publish_marts,
-        send_alerts,
-        summarize,
-        validate_build,
-    )
+    from kam_transforms.pipeline import dbt_build, publish_marts, summarize, validate_build
 
     home = tmp_path_factory.mktemp("coverage")
     with pytest.MonkeyPatch.context() as patch:

@@ -262,7 +262,7 @@ TASK_PATHS = {
         ("pandas", "great_expectations", "dbt", "matplotlib"),
     ),
     "alerts": (
-        "import kam_transforms.pipeline, kam_transforms.alerts, kam_transforms.alerts.source",
+        "import kam_transforms.alert_step, kam_transforms.alerts, kam_transforms.alerts.source",
         ("great_expectations", "dbt", "matplotlib"),
     ),
 }

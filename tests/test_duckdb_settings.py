@@ -96,7 +96,8 @@ def test_dbt_profile_takes_the_settings(
 def test_validate_publish_and_alerts_connections_have_the_settings(
     build: Build, opened: list[tuple], expected: tuple[str, str]
 ) -> None:
-    from kam_transforms.pipeline import publish_marts, send_alerts, validate_build
+    from kam_transforms.alert_step import send_alerts
+    from kam_transforms.pipeline import publish_marts, validate_build
 
     settings = Settings.from_env()
     install_build(build, settings, with_lake=True)

@@ -171,8 +171,9 @@ def _alerts_read_the_published_version(
     from dataclasses import replace
 
     from kam_transforms import duck
+    from kam_transforms.alert_step import _alerts_for, send_alerts
     from kam_transforms.builds import serving_stamp
-    from kam_transforms.pipeline import _alerts_for, send_alerts, summarize
+    from kam_transforms.pipeline import summarize
     from kam_transforms.warehouse import count_rows, mart_relations, publish
 
     stamp = serving_stamp(pg_home.serving_db)

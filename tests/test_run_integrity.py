@@ -52,9 +52,10 @@ def start_kam(home: Path, *args: str, lock_timeout: float = 0,
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """200 demo customers landed, built, validated, published and alerted as of AS_OF."""
+    from kam_transforms.alert_step import send_alerts
     from kam_transforms.demo_data import generate
     from kam_transforms.extract import land_exports
-    from kam_transforms.pipeline import dbt_build, publish_marts, send_alerts, validate_build
+    from kam_transforms.pipeline import dbt_build, publish_marts, validate_build
 
     home = tmp_path_factory.mktemp("kam")
     with pytest.MonkeyPatch.context() as patch:
