@@ -24,16 +24,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb
 
 from kam_transforms import duck, serving_parquet
 from kam_transforms.config import DEFAULT_STORAGE_VERSION
 from kam_transforms.duck import quote_ident, sql_string
-
-if TYPE_CHECKING:  # publish never needs pandas; read_table's frame comes from DuckDB
-    import pandas as pd
 
 __all__ = [
     "PublishError",
@@ -45,8 +41,8 @@ __all__ = [
     "mart_relations",
     "previous_path",
     "publish",
-    "read_table",
     "rollback",
+    "write_publish_records",
 ]
 
 _STORAGE_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
@@ -96,13 +92,6 @@ def count_rows(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
     sql = f"select count(*) from {quote_ident(schema)}.{quote_ident(table)}"  # noqa: S608
     row = con.execute(sql).fetchone()
     return int(row[0]) if row else 0
-
-
-def read_table(db: Path, schema: str, table: str) -> pd.DataFrame:
-    """Read one whole table read-only (identifiers are checked, never interpolated raw)."""
-    with duck.connect(db, read_only=True) as con:
-        sql = f"select * from {quote_ident(schema)}.{quote_ident(table)}"  # noqa: S608
-        return con.execute(sql).df()
 
 
 def previous_path(serving_db: Path) -> Path:
@@ -275,7 +264,7 @@ def count_rows_in(con: duckdb.DuckDBPyConnection, database: str, schema: str, ta
     return int(row[0]) if row else 0
 
 
-PUBLISH_LOG_COMMENT = _PUBLISH_LOG = sql_string(
+_PUBLISH_LOG = sql_string(
     "One row: the as-of date, run id and build id this serving warehouse was published "
     "from, and the row count of every published table (JSON)."
 )
@@ -358,6 +347,33 @@ def install_staged(staged: Path, serving_db: Path, step: str = "publish") -> Non
     _fsync_dir(serving_db.parent)
 
 
+def write_publish_records(
+    con: duckdb.DuckDBPyConnection,
+    audit_db: Path | None,
+    as_of: date,
+    run_id: str,
+    counts: dict[str, int],
+    build_id: str | None,
+) -> None:
+    """Into the serving database being staged (the connection's current one): the audit
+    warehouse's ``validation_runs`` (when it exists) and the one-row ``_kam_publish_log``
+    stamp (as-of, run id, rows per table, build id), each with its comment."""
+    if audit_db is not None and audit_db.exists():
+        con.execute(f"attach {sql_string(str(audit_db))} as audit (read_only)")
+        con.execute("create table main.validation_runs as select * from audit.validation_runs")
+        con.execute(f"comment on table main.validation_runs is {_VALIDATION_RUNS}")
+        con.execute("detach audit")
+    con.execute(
+        "create table main._kam_publish_log "
+        "(as_of date, run_id varchar, tables varchar, build_id varchar)"
+    )
+    con.execute(f"comment on table main._kam_publish_log is {_PUBLISH_LOG}")
+    con.execute(
+        "insert into main._kam_publish_log values (?, ?, ?, ?)",
+        [as_of, run_id, json.dumps(counts, sort_keys=True), build_id],
+    )
+
+
 def publish(
     build_db: Path,
     serving_db: Path,
@@ -400,22 +416,7 @@ def publish(
                 for rel in marts:
                     _copy_with_contract(con, rel)
                     counts[rel.name] = count_rows(con, "main", rel.name)
-                if audit_db is not None and audit_db.exists():
-                    con.execute(f"attach {sql_string(str(audit_db))} as audit (read_only)")
-                    con.execute(
-                        "create table main.validation_runs as select * from audit.validation_runs"
-                    )
-                    con.execute(f"comment on table main.validation_runs is {_VALIDATION_RUNS}")
-                    con.execute("detach audit")
-                con.execute(
-                    "create table main._kam_publish_log "
-                    "(as_of date, run_id varchar, tables varchar, build_id varchar)"
-                )
-                con.execute(f"comment on table main._kam_publish_log is {_PUBLISH_LOG}")
-                con.execute(
-                    "insert into main._kam_publish_log values (?, ?, ?, ?)",
-                    [as_of, run_id, json.dumps(counts, sort_keys=True), build_id],
-                )
+                write_publish_records(con, audit_db, as_of, run_id, counts, build_id)
                 con.execute("detach build")
                 con.execute("checkpoint serving")
             with staged.open("rb") as fh:

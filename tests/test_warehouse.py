@@ -13,14 +13,19 @@ from kam_transforms.duck import quote_ident
 from kam_transforms.warehouse import (
     PublishError,
     Relation,
+    count_rows,
     mart_relations,
     previous_path,
     publish,
-    read_table,
     rollback,
 )
 
 MARTS = [Relation("main_marts", "customer_tiers"), Relation("main_marts", "dim_customers")]
+
+
+def tier_rows(db: Path) -> int:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return count_rows(con, "main", "customer_tiers")
 
 
 def make_build(path: Path, n_customers: int) -> None:
@@ -78,7 +83,7 @@ def test_publish_then_rollback(tmp_path: Path) -> None:
     make_build(build, 5)
     counts = publish(build, serving, MARTS, date(2026, 10, 31), "run-1")
     assert counts == {"customer_tiers": 5, "dim_customers": 1}
-    assert len(read_table(serving, "main", "customer_tiers")) == 5
+    assert tier_rows(serving) == 5
     with duckdb.connect(str(serving), read_only=True) as con:
         tables = {
             r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()
@@ -89,17 +94,17 @@ def test_publish_then_rollback(tmp_path: Path) -> None:
 
     make_build(build, 7)
     publish(build, serving, MARTS, date(2026, 11, 1), "run-2")
-    assert len(read_table(serving, "main", "customer_tiers")) == 7
-    assert len(read_table(previous_path(serving), "main", "customer_tiers")) == 5
+    assert tier_rows(serving) == 7
+    assert tier_rows(previous_path(serving)) == 5
     assert sorted(p.name for p in serving.parent.iterdir()) == [
         "serving.duckdb",
         "serving.duckdb.previous",
     ]
 
     rollback(serving)
-    assert len(read_table(serving, "main", "customer_tiers")) == 5
+    assert tier_rows(serving) == 5
     rollback(serving)  # rolling back twice restores the newer version
-    assert len(read_table(serving, "main", "customer_tiers")) == 7
+    assert tier_rows(serving) == 7
 
 
 def test_reader_holding_the_old_file_keeps_a_consistent_view(tmp_path: Path) -> None:
@@ -110,7 +115,7 @@ def test_reader_holding_the_old_file_keeps_a_consistent_view(tmp_path: Path) -> 
         make_build(build, 9)
         publish(build, serving, MARTS, date(2026, 11, 1), "run-2")
         assert reader.execute("select count(*) from customer_tiers").fetchone() == (3,)
-    assert len(read_table(serving, "main", "customer_tiers")) == 9
+    assert tier_rows(serving) == 9
 
 
 def test_rollback_without_previous_is_an_error(tmp_path: Path) -> None:

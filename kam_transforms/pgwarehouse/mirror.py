@@ -14,7 +14,6 @@ what PostgreSQL published) and renamed into place atomically, the replaced file 
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import date
 from pathlib import Path
@@ -67,10 +66,10 @@ def mirror_serving(
     from kam_transforms import duck
     from kam_transforms.pgwarehouse.validate import stream_to_duckdb
     from kam_transforms.warehouse import (
-        PUBLISH_LOG_COMMENT,
         PublishError,
         install_staged,
         new_staged_path,
+        write_publish_records,
     )
 
     serving = target.serving_schema
@@ -108,21 +107,7 @@ def mirror_serving(
                     f"{staged}: mirrored rows {counts} differ from the published {tables}; "
                     f"{serving_db} unchanged"
                 )
-            if audit_db is not None and audit_db.exists():
-                local.execute(f"attach {sql_string(str(audit_db))} as audit (read_only)")
-                local.execute(
-                    "create table main.validation_runs as select * from audit.validation_runs"
-                )
-                local.execute("detach audit")
-            local.execute(
-                "create table main._kam_publish_log "
-                "(as_of date, run_id varchar, tables varchar, build_id varchar)"
-            )
-            local.execute(f"comment on table main._kam_publish_log is {PUBLISH_LOG_COMMENT}")
-            local.execute(
-                "insert into main._kam_publish_log values (?, ?, ?, ?)",
-                [as_of, run_id, json.dumps(counts, sort_keys=True), build_id],
-            )
+            write_publish_records(local, audit_db, as_of, run_id, counts, build_id)
             local.execute("checkpoint serving")
             local.execute("use memory")
             local.execute("detach serving")
