@@ -197,6 +197,7 @@ def _dbt_build_locked(
 
     target = dbt_target_dir(settings)
     settings.build_db.parent.mkdir(parents=True, exist_ok=True)
+    dbt_vars = extra | {"as_of_date": as_of.isoformat(), "base_currency": settings.base_currency}
     cmd = [
         *_dbt_command(),
         "build",
@@ -209,9 +210,7 @@ def _dbt_build_locked(
         "--log-path",
         str(settings.home / "dbt" / "logs"),
         "--vars",
-        json.dumps(
-            extra | {"as_of_date": as_of.isoformat(), "base_currency": settings.base_currency}
-        ),
+        json.dumps(dbt_vars),
     ]
     if select:
         cmd += ["--select", select]
@@ -221,7 +220,7 @@ def _dbt_build_locked(
     build = start_build(settings.build_db, as_of, select)
     record_run_config(settings.audit_db, build.build_id, as_of, extra, DBT_PROJECT_DIR.parent)
     if pg_steps.is_postgres():
-        return _postgres_build(settings, as_of, build.build_id, cmd, env, extra)
+        return _postgres_build(settings, as_of, build.build_id, dbt_vars, env, extra)
     try:
         proc = _run_child(cmd, env)
     except BaseException as exc:
@@ -253,13 +252,12 @@ def _dbt_build_locked(
 
 
 def _postgres_build(
-    settings: Settings, as_of: date, build_id: str, cmd: list[str], env: dict[str, str],
-    extra: dict[str, Any],
+    settings: Settings, as_of: date, build_id: str, dbt_vars: dict[str, Any],
+    env: dict[str, str], extra: dict[str, Any],
 ) -> dict[str, Any]:
     """The build on PostgreSQL (kam_transforms.pgwarehouse), recorded like a DuckDB one."""
     from kam_transforms.pgwarehouse.build import PostgresBuildError
 
-    dbt_vars = json.loads(cmd[cmd.index("--vars") + 1])
     try:
         summary = pg_steps.build(
             dbt_vars, lake_dir=settings.lake_dir, dbt_command=_dbt_command(),
