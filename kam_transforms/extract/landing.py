@@ -240,7 +240,6 @@ def _stage(
                 texts = ["; ".join(t) if t else None for t in reasons.texts]
                 for rule, count in reasons.counts.items():
                     staged.reasons[rule] = staged.reasons.get(rule, 0) + count
-                staged.digest.update(pd.util.hash_pandas_object(text, index=False).to_numpy())
                 columns = [_arrow(text[c]) for c in order] + [
                     pa.array(np.arange(staged.rows_in, staged.rows_in + n), pa.int64()),
                     pa.array(np.arange(row_number + 1, row_number + n + 1), pa.int64()),
@@ -252,6 +251,19 @@ def _stage(
                 row_number += n
     drift.check(ent)
     return staged
+
+
+def _content_digest(con: duckdb.DuckDBPyConnection, path: Path, order: list[str]) -> bytes:
+    """The staged rows' content for the batch id: the count and the exact (HUGEINT) sum of
+    DuckDB's hash of each row's position and normalised values, so the id depends on the
+    rows and their order, not on how they were chunked, and costs one parallel scan."""
+    cols = ", ".join(quote(c) for c in order)
+    ((count, total),) = con.execute(
+        f"select count(*), coalesce(sum(hash(_pos, {cols})::hugeint), 0)::varchar "  # noqa: S608
+        "from read_parquet(?)",
+        [str(path)],
+    ).fetchall()
+    return f"{count}:{total}".encode()
 
 
 def _require_fx(ent: Entity, text: pd.DataFrame, cols: Iterable[str], known: set[str]) -> None:
@@ -526,10 +538,13 @@ def land_parts(
                 parts, ent, order, staged_path, known_currencies, fx_landed, formats or {},
                 chunk_rows, owners,
             )  # fmt: skip
-            for part in parts:
-                staged.digest.update(part.origin.encode("utf-8"))
-            batch_id = f"{ent.source}-{ent.name}-{as_of:%Y%m%d}-{staged.digest.hexdigest()[:12]}"
             with connect_spilling(spill) as con:
+                staged.digest.update(_content_digest(con, staged_path, order))
+                for part in parts:
+                    staged.digest.update(part.origin.encode("utf-8"))
+                batch_id = (
+                    f"{ent.source}-{ent.name}-{as_of:%Y%m%d}-{staged.digest.hexdigest()[:12]}"
+                )
                 counts, raw_tmp, q_tmp = _check_and_write(
                     con, staged, ent, order, lake_dir, as_of, raw_dir, q_dir, batch_id, loaded,
                     known_currencies if validate else None, validate, snapshot, origin, written,

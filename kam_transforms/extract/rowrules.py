@@ -314,8 +314,13 @@ def apply_rules(
             continue
         text = frame[col]
         low = text.where(text.isna(), text.astype(str).str.strip().str.lower())
-        norm = low.map(lambda v: "true" if v in _TRUE else "false" if v in _FALSE else None)
-        ok = norm.notna()
+        is_true, is_false = low.isin(_TRUE), low.isin(_FALSE)
+        norm = pd.Series(
+            np.where(is_true, "true", np.where(is_false, "false", None)),
+            index=low.index,
+            dtype=object,
+        )
+        ok = is_true | is_false
         drift.add(col, text, ok, "boolean")
         bad = (text.notna() & ~ok).to_numpy()
         reasons.add(bad & live, "unparseable_boolean", "not a boolean in {col}: {value}", col)
