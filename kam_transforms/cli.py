@@ -83,7 +83,9 @@ def _demo_data(args: argparse.Namespace, settings: Settings) -> Any:
     from kam_transforms.demo_data import generate
 
     out = args.out or settings.exports_for(args.as_of)
-    return generate(Path(out), args.customers, args.seed, args.as_of, anchor=args.anchor)
+    return generate(
+        Path(out), args.customers, args.seed, args.as_of, anchor=args.anchor, fmt=args.format
+    )
 
 
 def _extract(args: argparse.Namespace, settings: Settings) -> Any:
@@ -181,6 +183,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--customers", type=int, default=2000)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--anchor", type=_date, help="the world's last date (default: --as-of)")
+    p.add_argument("--format", choices=["csv", "parquet"], default="csv",
+                   help="file format of the export (default: csv)")
 
     p = add("extract", _extract, "land the sources' entities into the lake")
     p.add_argument("--source", choices=["crm", "erp"])

@@ -32,19 +32,26 @@ one of ``confirmed``, ``delivered`` and ``cancelled``; ticket status one of ``op
 
 Planted scenarios (:data:`SCENARIO_NAMES`) are placed relative to ``anchor``; they show
 their signal in the export as of ``anchor`` (the default ``as_of``).
+
+Blocks: a world of more than :func:`block_customers` customers (``$KAM_DEMO_BLOCK_CUSTOMERS``,
+default 100,000) is a federation of :func:`region_sizes` regions, each a world of its own
+(:func:`region_seed`) with region 0's fx rates and products (written once). Every ID follows
+on from the previous regions' worlds (their row counts, not the export's, so IDs do not
+depend on ``as_of``) and every reference stays inside its region; owners' e-mails carry
+``.r<region>``. The scenarios are planted in region 0 only, the account plans in every
+region. Each region is written as soon as it is built (:mod:`kam_transforms.demo_write`), so
+memory stays about one region; up to one block the export is the world of ``seed`` itself.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
+import numpy as np
 
 from kam_transforms.demo_competitors import ENTRANT_SCENARIO_TEXT, plant_competitor_entry
 from kam_transforms.demo_economics import ECONOMICS_SCENARIO_TEXT, plant_customer_economics
@@ -56,17 +63,30 @@ from kam_transforms.demo_world import (
     CURRENCIES,
     HISTORY_DAYS,
     SCENARIO_NAMES,
+    SharedTables,
     _World,
 )
+from kam_transforms.demo_write import ExportSink
 
 __all__ = [
     "BASE_CURRENCY",
+    "BLOCK_ENV",
     "CANONICAL_COLUMNS",
     "CURRENCIES",
     "HISTORY_DAYS",
     "SCENARIO_NAMES",
+    "block_customers",
     "generate",
+    "region_seed",
+    "region_sizes",
 ]
+
+#: Environment variable: the most customers one region of the world holds.
+BLOCK_ENV = "KAM_DEMO_BLOCK_CUSTOMERS"
+DEFAULT_BLOCK_CUSTOMERS = 100_000
+MIN_BLOCK_CUSTOMERS = 100
+#: Entities every region shares: written once, from region 0.
+SHARED_ENTITIES = ("erp/fx_rates", "erp/products")
 
 #: What the planted scenarios of the satellite modules show, by name.
 SCENARIO_TEXT: dict[str, str] = {
@@ -85,18 +105,36 @@ def _plant(world: _World) -> None:
     world.scenarios.update(plant_lost_a_account(world))
 
 
-def _to_csv_frame(cols: dict[str, pa.Array]) -> pd.DataFrame:
-    """Text rendering of the contract: ISO timestamps with ``Z``, ``true``/``false``."""
-    out: dict[str, pa.Array] = {}
-    for col, arr in cols.items():
-        if pa.types.is_timestamp(arr.type):
-            arr = pc.strftime(arr, format="%Y-%m-%dT%H:%M:%SZ")
-        elif pa.types.is_date32(arr.type):
-            arr = arr.cast(pa.string())
-        elif pa.types.is_boolean(arr.type):
-            arr = pc.if_else(arr, "true", "false")
-        out[col] = arr
-    return pa.table(out).to_pandas()
+def block_customers() -> int:
+    """The most customers of one region of the world: ``$KAM_DEMO_BLOCK_CUSTOMERS``, default
+    :data:`DEFAULT_BLOCK_CUSTOMERS`, at least :data:`MIN_BLOCK_CUSTOMERS`."""
+    raw = os.environ.get(BLOCK_ENV, "").strip()
+    if not raw:
+        return DEFAULT_BLOCK_CUSTOMERS
+    try:
+        block = int(raw)
+    except ValueError:
+        raise ValueError(f"{BLOCK_ENV} must be a whole number of customers, got {raw!r}") from None
+    if block < MIN_BLOCK_CUSTOMERS:
+        raise ValueError(
+            f"{BLOCK_ENV} must be at least {MIN_BLOCK_CUSTOMERS} (every region plants the "
+            f"world's scenarios on at least 50 customers), got {block}"
+        )
+    return block
+
+
+def region_sizes(customers: int, block: int) -> list[int]:
+    """The customers of each region: as few regions of at most ``block`` as can hold them,
+    as equal as can be (so none falls below half a block)."""
+    k = -(-customers // block)
+    return [customers // k + (r < customers % k) for r in range(k)]
+
+
+def region_seed(seed: int, region: int) -> int:
+    """Region 0 is the world of ``seed`` itself; region ``r`` a seed drawn from ``(seed, r)``."""
+    if region == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, region]).generate_state(1, np.uint64)[0])
 
 
 # --------------------------------------------------------------------------- public
@@ -152,23 +190,29 @@ def generate(
         raise ValueError(f"as_of {as_of} is after anchor {anchor}")
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"fmt must be 'csv' or 'parquet', got {fmt!r}")
-    world = _World(customers, seed, anchor)
-    _plant(world)
-    tables = world.snapshot(as_of)
-    out_dir = Path(out_dir)
-    row_counts: dict[str, int] = {}
-    for name, cols in tables.items():
-        path = out_dir / f"{name}.{fmt}"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for stale in path.parent.glob(f"{path.stem}.*"):
-            if stale.suffix in (".csv", ".parquet") and stale != path:
-                stale.unlink()
-        if fmt == "csv":
-            frame = _to_csv_frame(cols)
-            frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
-        else:
-            pq.write_table(pa.table(cols), path, compression="zstd")
-        row_counts[name] = len(next(iter(cols.values())))
+    sizes = region_sizes(customers, block_customers())
+    offsets = dict.fromkeys(_World.ID_PREFIXES, 0)
+    shared: SharedTables | None = None
+    scenarios: dict[str, Any] = {}
+    with ExportSink(Path(out_dir), fmt) as sink:
+        for region, size in enumerate(sizes):
+            world = _World(size, region_seed(seed, region), anchor, region=region, shared=shared)
+            if region == 0:
+                _plant(world)
+                scenarios = world.scenario_manifest(as_of, SCENARIO_TEXT)
+                shared = world.shared_tables()
+            else:  # the scenarios are region 0's; the account plans are every region's
+                world.plans, _ = plan_accounts(world)
+            tables = world.snapshot(as_of, offsets)
+            for name in list(tables):
+                cols = tables.pop(name)
+                if region == 0 or name not in SHARED_ENTITIES:
+                    sink.write(name, cols)
+                del cols
+            for prefix, count in world.id_counts().items():
+                offsets[prefix] += count
+            del world, tables
+    row_counts = dict(sink.rows)
     manifest: dict[str, Any] = {
         "as_of": as_of.isoformat(),
         "anchor": anchor.isoformat(),
@@ -177,9 +221,9 @@ def generate(
         "base_currency": BASE_CURRENCY,
         "format": fmt,
         "row_counts": row_counts,
-        "scenarios": world.scenario_manifest(as_of, SCENARIO_TEXT),
+        "scenarios": scenarios,
     }
-    (out_dir / "scenarios.json").write_text(
+    (Path(out_dir) / "scenarios.json").write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     return manifest

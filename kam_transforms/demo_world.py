@@ -360,23 +360,57 @@ class AccountPlans:
     owner: np.ndarray
 
 
+@dataclass(frozen=True)
+class SharedTables:
+    """What every region of a federated world (``kam_transforms.demo_data``) has in common:
+    the daily fx rates and the product catalogue, those of region 0."""
+
+    fx: np.ndarray
+    fx_day0: int
+    product_name: np.ndarray
+    product_category: np.ndarray
+    unit_cost_usd: np.ndarray
+    list_price_usd: np.ndarray
+
+
 class _World:
     """Every row that ever exists up to ``anchor``, with the times of its state changes.
 
     Times are float days relative to ``anchor`` 00:00 UTC (negative = before anchor).
+    ``region`` > 0 makes a further region of a federated world: its owners' e-mails carry
+    ``.r<region>`` so they stay unique, and it takes the fx rates and products of ``shared``
+    (region 0's) instead of drawing its own.
     """
 
-    def __init__(self, customers: int, seed: int, anchor: date) -> None:
+    #: The ID prefixes that :meth:`snapshot` can offset (products are shared by the regions).
+    ID_PREFIXES: tuple[str, ...] = (
+        "OWN-", "ACC-", "CUS-", "CON-", "ACT-", "OPP-", "TIC-", "SRV-", "PLN-", "ORD-", "OLN-",
+        "INV-", "PAY-",
+    )  # fmt: skip
+
+    def __init__(
+        self, customers: int, seed: int, anchor: date, *, region: int = 0,
+        shared: SharedTables | None = None,
+    ) -> None:  # fmt: skip
         self.n_customers = customers
         self.seed = seed
         self.anchor = anchor
+        self.region_no = region
         self.plans: AccountPlans | None = None  # planted by demo_plans
         children = np.random.SeedSequence(seed).spawn(12)
         self._rngs = [np.random.default_rng(c) for c in children]
-        self._build_fx(self._rngs[0])
+        if shared is None:
+            self._build_fx(self._rngs[0])
+        else:
+            self.fx, self.fx_day0 = shared.fx, shared.fx_day0
         self._build_accounts(self._rngs[1])
         self._build_owners_assignment(self._rngs[2])
-        self._build_products(self._rngs[3])
+        if shared is None:
+            self._build_products(self._rngs[3])
+        else:
+            self.product_name, self.product_category = shared.product_name, shared.product_category
+            self.unit_cost_usd, self.list_price_usd = shared.unit_cost_usd, shared.list_price_usd
+            self.n_products = shared.product_name.size
         self._build_orders(self._rngs[4])
         self._build_invoices(self._rngs[5])
         self._build_contacts(self._rngs[6])
@@ -398,6 +432,24 @@ class _World:
             rates[i] = np.round(level * np.exp(walk), 8) if vol else 1.0
         self.fx = rates
         self.fx_day0 = -HISTORY_DAYS
+
+    def shared_tables(self) -> SharedTables:
+        return SharedTables(
+            self.fx, self.fx_day0, self.product_name, self.product_category,
+            self.unit_cost_usd, self.list_price_usd,
+        )  # fmt: skip
+
+    def id_counts(self) -> dict[str, int]:
+        """Rows of the world per ID prefix (every row, whatever the as-of date): the offsets
+        of the next region's IDs. Products are shared, so they have none."""
+        return {
+            "OWN-": self.n_owners, "ACC-": self.n_accounts, "CUS-": self.n_customers,
+            "CON-": self.c_acc.size, "ACT-": self.a_t.size, "OPP-": self.op_acc.size,
+            "TIC-": self.t_acc.size, "SRV-": self.s_t.size,
+            "PLN-": 0 if self.plans is None else self.plans.acc.size,
+            "ORD-": self.o_t.size, "OLN-": self.l_order.size, "INV-": self.i_t.size,
+            "PAY-": self.p_t.size,
+        }  # fmt: skip
 
     def rate(self, currency_idx: Array, t: Array) -> Array:
         """USD per unit of currency on the day of ``t``."""
@@ -566,18 +618,19 @@ class _World:
         n_en = k - n_zh
         foci_cycle = ("Americas", "Europe", "Asia Pacific")
         names, emails, locales, foci = [], [], [], []
+        tag = f".r{self.region_no}" if self.region_no else ""  # unique across regions
         for i in range(n_en):
             first, last = _OWNER_EN[i % len(_OWNER_EN)]
             suffix = "" if i < len(_OWNER_EN) else str(i // len(_OWNER_EN) + 1)
             names.append(f"{first} {last}")
-            emails.append(f"{first.lower()}.{last.lower()}{suffix}@{_EMAIL_DOMAIN}")
+            emails.append(f"{first.lower()}.{last.lower()}{suffix}{tag}@{_EMAIL_DOMAIN}")
             locales.append("en")
             foci.append(foci_cycle[i % 3])
         for i in range(n_zh):
             full, given, sur = _OWNER_ZH[i % len(_OWNER_ZH)]
             suffix = "" if i < len(_OWNER_ZH) else str(i // len(_OWNER_ZH) + 1)
             names.append(full)
-            emails.append(f"{given}.{sur}{suffix}@{_EMAIL_DOMAIN}")
+            emails.append(f"{given}.{sur}{suffix}{tag}@{_EMAIL_DOMAIN}")
             locales.append("zh-CN")
             foci.append("Greater China")
         focus = np.array(foci)
@@ -991,8 +1044,17 @@ class _World:
         self.s_score = np.where(is_nps, nps, csat).astype(np.int64)[order]
 
     # ------------------------------------------------------------------ snapshot
-    def snapshot(self, as_of: date) -> dict[str, dict[str, pa.Array]]:
-        """Every entity as known at the end of ``as_of`` (UTC), as Arrow arrays."""
+    def snapshot(
+        self, as_of: date, offsets: Mapping[str, int] | None = None
+    ) -> dict[str, dict[str, pa.Array]]:
+        """Every entity as known at the end of ``as_of`` (UTC), as Arrow arrays; the IDs of
+        each prefix (``"ACC-"``, ...) are moved up by ``offsets[prefix]`` (see
+        :meth:`id_counts`)."""
+        off = {} if offsets is None else offsets
+
+        def _id(prefix: str, index: Array, width: int, valid: Array | None = None) -> pa.Array:
+            return _ids(prefix, np.asarray(index, dtype=np.int64) + off.get(prefix, 0), width,
+                        valid)
         end = float((as_of - self.anchor).days + 1)
         epoch_day = (self.anchor - date(1970, 1, 1)).days
 
@@ -1019,7 +1081,7 @@ class _World:
         # owners
         owner_active = ~(self.owner_deact < end)
         tables["crm/owners"] = {
-            "owner_id": _ids("OWN-", np.arange(self.n_owners), 3),
+            "owner_id": _id("OWN-", np.arange(self.n_owners), 3),
             "full_name": _text(self.owner_name), "email": _text(self.owner_email),
             "manager_email": _text(self.owner_manager), "locale": _text(self.owner_locale),
             "is_active": pa.array(owner_active),
@@ -1046,13 +1108,13 @@ class _World:
         erp_known[is_c] = self.erp_created[ka[is_c]] < end
         parent = self.parent[ka]
         tables["crm/accounts"] = {
-            "account_id": _ids("ACC-", ka, 7), "account_name": _text(self.account_name[ka]),
+            "account_id": _id("ACC-", ka, 7), "account_name": _text(self.account_name[ka]),
             "industry": _labels(_INDUSTRIES)(self.industry[ka]),
             "region": _text(self.region[ka]), "country": _text(self.country_code[ka]),
             "employee_count": pa.array(self.employee_count[ka]),
-            "owner_id": _ids("OWN-", owner, 3),
-            "parent_account_id": _ids("ACC-", np.maximum(parent, 0), 7, valid=parent >= 0),
-            "erp_customer_id": _ids("CUS-", np.minimum(ka, n - 1), 7, valid=erp_known),
+            "owner_id": _id("OWN-", owner, 3),
+            "parent_account_id": _id("ACC-", np.maximum(parent, 0), 7, valid=parent >= 0),
+            "erp_customer_id": _id("CUS-", np.minimum(ka, n - 1), 7, valid=erp_known),
             "created_at": ts(self.created[ka]), "updated_at": ts(upd),
             "is_deleted": pa.array(self.deleted_t[ka] < end), "owner_assigned_at": ts(assigned),
         }  # fmt: skip
@@ -1060,7 +1122,7 @@ class _World:
         # contacts
         kc = known(self.c_created)
         tables["crm/contacts"] = {
-            "contact_id": _ids("CON-", kc, 8), "account_id": _ids("ACC-", self.c_acc[kc], 7),
+            "contact_id": _id("CON-", kc, 8), "account_id": _id("ACC-", self.c_acc[kc], 7),
             "full_name": _text(self.c_name[kc]), "role": _text(self.c_role[kc]),
             "is_decision_maker": pa.array(self.c_dm[kc]),
             "is_active": pa.array(~(self.c_left[kc] < end)),
@@ -1071,8 +1133,8 @@ class _World:
         # activities
         kv = known(self.a_t)
         tables["crm/activities"] = {
-            "activity_id": _ids("ACT-", kv, 9), "account_id": _ids("ACC-", self.a_acc[kv], 7),
-            "owner_id": _ids("OWN-", self.a_owner[kv], 3),
+            "activity_id": _id("ACT-", kv, 9), "account_id": _id("ACC-", self.a_acc[kv], 7),
+            "owner_id": _id("OWN-", self.a_owner[kv], 3),
             "activity_type": _labels(_ACTIVITY_TYPES)(self.a_type[kv]),
             "occurred_at": ts(self.a_t[kv]),
         }  # fmt: skip
@@ -1092,7 +1154,7 @@ class _World:
         reason = self.op_reason[ko]
         comp = self.op_comp[ko]
         tables["crm/opportunities"] = {
-            "opportunity_id": _ids("OPP-", ko, 8), "account_id": _ids("ACC-", self.op_acc[ko], 7),
+            "opportunity_id": _id("OPP-", ko, 8), "account_id": _id("ACC-", self.op_acc[ko], 7),
             "stage": _labels((*_STAGES, "closed_lost", "closed_won"))(stage),
             "amount": pa.array(self.op_amount[ko]), "currency": cur(self.op_cur[ko]),
             "probability": pa.array(prob), "expected_close_date": day(self.op_expected[ko]),
@@ -1110,7 +1172,7 @@ class _World:
             [3, 2, 1], 0,
         )
         tables["crm/tickets"] = {
-            "ticket_id": _ids("TIC-", kt, 8), "account_id": _ids("ACC-", self.t_acc[kt], 7),
+            "ticket_id": _id("TIC-", kt, 8), "account_id": _id("ACC-", self.t_acc[kt], 7),
             "category": _labels(_TICKET_CATEGORIES)(self.t_cat[kt]),
             "priority": _labels(_PRIORITIES)(self.t_pri[kt]),
             "status": _labels(("open", "in_progress", "resolved", "closed"))(status),
@@ -1120,8 +1182,8 @@ class _World:
         # surveys
         ks = known(self.s_t)
         tables["crm/surveys"] = {
-            "response_id": _ids("SRV-", ks, 8), "account_id": _ids("ACC-", self.s_acc[ks], 7),
-            "contact_id": _ids("CON-", self.s_contact[ks], 8),
+            "response_id": _id("SRV-", ks, 8), "account_id": _id("ACC-", self.s_acc[ks], 7),
+            "contact_id": _id("CON-", self.s_contact[ks], 8),
             "survey_type": _labels(("nps", "csat"))(self.s_type[ks]),
             "score": pa.array(self.s_score[ks]), "responded_at": ts(self.s_t[ks]),
         }  # fmt: skip
@@ -1133,8 +1195,8 @@ class _World:
         kpl = known(pl.created)
         activated, closed_pl = pl.activated[kpl] < end, pl.closed[kpl] < end
         tables["crm/account_plans"] = {
-            "plan_id": _ids("PLN-", kpl, 6), "account_id": _ids("ACC-", pl.acc[kpl], 7),
-            "owner_id": _ids("OWN-", pl.owner[kpl], 3),
+            "plan_id": _id("PLN-", kpl, 6), "account_id": _id("ACC-", pl.acc[kpl], 7),
+            "owner_id": _id("OWN-", pl.owner[kpl], 3),
             "period_start": day(pl.start[kpl]), "period_end": day(pl.end[kpl]),
             "revenue_target": pa.array(pl.revenue[kpl]), "margin_target": pa.array(pl.margin[kpl]),
             "currency": cur(pl.currency[kpl]), "objective": _text(pl.objective[kpl]),
@@ -1147,7 +1209,7 @@ class _World:
         # customers
         kcu = known(self.erp_created)
         tables["erp/customers"] = {
-            "customer_id": _ids("CUS-", kcu, 7), "customer_name": _text(self.account_name[kcu]),
+            "customer_id": _id("CUS-", kcu, 7), "customer_name": _text(self.account_name[kcu]),
             "tax_id": _text(self.tax_id[kcu]), "currency": cur(self.currency[kcu]),
             "payment_terms_days": pa.array(self.terms[kcu]),
             "credit_limit": pa.array(self.credit_limit[kcu]),
@@ -1156,7 +1218,7 @@ class _World:
         }  # fmt: skip
 
         tables["erp/products"] = {
-            "product_id": _ids("PRD-", np.arange(self.n_products), 5),
+            "product_id": _id("PRD-", np.arange(self.n_products), 5),
             "product_name": _text(self.product_name), "category": _text(self.product_category),
             "unit_cost": pa.array(self.unit_cost_usd),
             "currency": cur(np.zeros(self.n_products, dtype=np.int64)),
@@ -1167,7 +1229,7 @@ class _World:
         canc = self.o_cancel_t[kord] < end
         deliv = self.o_deliver_t[kord] < end
         tables["erp/orders"] = {
-            "order_id": _ids("ORD-", kord, 9), "customer_id": _ids("CUS-", self.o_cust[kord], 7),
+            "order_id": _id("ORD-", kord, 9), "customer_id": _id("CUS-", self.o_cust[kord], 7),
             "order_date": day(self.o_t[kord]), "currency": cur(self.o_cur[kord]),
             "status": _labels(("confirmed", "delivered", "cancelled"))(
                 np.where(canc, 2, np.where(deliv, 1, 0))),
@@ -1176,8 +1238,8 @@ class _World:
         }  # fmt: skip
         kl = known(self.o_t[self.l_order])
         tables["erp/order_lines"] = {
-            "order_line_id": _ids("OLN-", kl, 10), "order_id": _ids("ORD-", self.l_order[kl], 9),
-            "product_id": _ids("PRD-", self.l_prod[kl], 5), "quantity": pa.array(self.l_qty[kl]),
+            "order_line_id": _id("OLN-", kl, 10), "order_id": _id("ORD-", self.l_order[kl], 9),
+            "product_id": _id("PRD-", self.l_prod[kl], 5), "quantity": pa.array(self.l_qty[kl]),
             "unit_price": pa.array(self.l_price[kl]), "discount_pct": pa.array(self.l_disc[kl]),
             "unit_cost": pa.array(self.l_cost[kl]),
         }  # fmt: skip
@@ -1195,15 +1257,15 @@ class _World:
         i_upd = np.fmax.reduce([
             self.i_t[ki], last_pay[ki], np.where(overdue, self.i_due_day[ki] + 1, np.nan)])
         tables["erp/invoices"] = {
-            "invoice_id": _ids("INV-", ki, 9), "customer_id": _ids("CUS-", self.i_cust[ki], 7),
-            "order_id": _ids("ORD-", self.i_order[ki], 9), "invoice_date": day(self.i_t[ki]),
+            "invoice_id": _id("INV-", ki, 9), "customer_id": _id("CUS-", self.i_cust[ki], 7),
+            "order_id": _id("ORD-", self.i_order[ki], 9), "invoice_date": day(self.i_t[ki]),
             "due_date": day(self.i_due_day[ki]), "amount": pa.array(amt),
             "currency": cur(self.i_cur[ki]),
             "status": _labels(("open", "partially_paid", "overdue", "paid"))(i_status),
             "updated_at": ts(i_upd),
         }  # fmt: skip
         tables["erp/payments"] = {
-            "payment_id": _ids("PAY-", kp, 9), "invoice_id": _ids("INV-", self.p_inv[kp], 9),
+            "payment_id": _id("PAY-", kp, 9), "invoice_id": _id("INV-", self.p_inv[kp], 9),
             "paid_at": ts(self.p_t[kp]), "amount": pa.array(self.p_amount[kp]),
             "currency": cur(self.i_cur[self.p_inv[kp]]),
         }  # fmt: skip
