@@ -266,14 +266,43 @@ _STAGE_P = np.array([0.10, 0.25, 0.50, 0.75])
 # --------------------------------------------------------------------------- helpers
 
 
-def _ids(prefix: str, index: Array, width: int, valid: Array | None = None) -> pa.Array:
-    """String IDs ``prefix`` + zero-padded ``index + 1``; null where not ``valid``."""
-    digits = pc.utf8_lpad(pc.cast(pa.array(np.asarray(index, dtype=np.int64) + 1), pa.string()),
-                          width, "0")
+def _ids_padded(prefix: str, number: Array, width: int, valid: Array | None) -> pa.Array:
+    digits = pc.utf8_lpad(pc.cast(pa.array(number), pa.string()), width, "0")
     ids = pc.binary_join_element_wise(prefix, digits, "")
     if valid is not None:
         ids = pc.if_else(pa.array(np.asarray(valid, dtype=bool)), ids, pa.scalar(None, pa.string()))
     return ids
+
+
+def _ids(prefix: str, index: Array, width: int, valid: Array | None = None) -> pa.Array:
+    """String IDs ``prefix`` + zero-padded ``index + 1``; null where not ``valid``.
+
+    Where every number fits ``width`` digits, the IDs are one fixed-width byte matrix made
+    with numpy and handed to Arrow as its buffers (the same strings as the padded
+    ``utf8_lpad`` path, several times faster on millions of rows)."""
+    number = np.asarray(index, dtype=np.int64) + 1
+    head = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
+    size = head.size + width
+    if number.size == 0 or number.min() < 0 or number.max() >= 10**width or (
+        number.size * size >= 2**31
+    ):
+        return _ids_padded(prefix, number, width, valid)
+    data = np.empty((number.size, size), dtype=np.uint8)
+    data[:, : head.size] = head
+    rest = number.copy()
+    for col in range(size - 1, head.size - 1, -1):
+        data[:, col] = rest % 10 + ord("0")
+        rest //= 10
+    offsets = np.arange(number.size + 1, dtype=np.int32) * size
+    if valid is None:
+        validity, nulls = None, 0
+    else:
+        ok = np.asarray(valid, dtype=bool)
+        validity, nulls = pa.py_buffer(np.packbits(ok, bitorder="little")), int(ok.size - ok.sum())
+    return pa.Array.from_buffers(
+        pa.string(), number.size, [validity, pa.py_buffer(offsets), pa.py_buffer(data)],
+        null_count=nulls,
+    )
 
 
 def _text(values: Array, valid: Array | None = None) -> pa.Array:

@@ -246,3 +246,21 @@ def test_the_cli_writes_blocks_in_either_format(
     assert "KAM_DEMO_BLOCK_CUSTOMERS must be a whole number of customers, got 'ten'" in (
         capsys.readouterr().err
     )
+
+
+def test_fixed_width_ids_are_the_padded_ones() -> None:
+    import numpy as np
+
+    from kam_transforms.demo_world import _ids, _ids_padded
+
+    rng = np.random.default_rng(5)
+    for width in (3, 7, 10):
+        index = np.concatenate([[0, 10**width - 2], rng.integers(0, 10**width - 1, 500)])
+        for valid in (None, rng.random(index.size) < 0.6):
+            fast = _ids("OLN-", index, width, valid)
+            fast.validate(full=True)
+            assert fast.equals(_ids_padded("OLN-", index + 1, width, valid))
+    assert _ids("OWN-", np.array([0, 998, 999]), 3).to_pylist() == [
+        "OWN-001", "OWN-999", "OWN-1000",  # past the width: padded path, no truncation
+    ]
+    assert _ids("X-", np.array([1, 2]), 2, np.array([False, True])).to_pylist() == [None, "X-03"]
