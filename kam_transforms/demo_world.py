@@ -17,6 +17,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kam_transforms.demo_write import fixed_width_strings, put_digits
+
 Array = npt.NDArray[Any]
 
 BASE_CURRENCY = "USD"
@@ -289,20 +291,8 @@ def _ids(prefix: str, index: Array, width: int, valid: Array | None = None) -> p
         return _ids_padded(prefix, number, width, valid)
     data = np.empty((number.size, size), dtype=np.uint8)
     data[:, : head.size] = head
-    rest = number.copy()
-    for col in range(size - 1, head.size - 1, -1):
-        data[:, col] = rest % 10 + ord("0")
-        rest //= 10
-    offsets = np.arange(number.size + 1, dtype=np.int32) * size
-    if valid is None:
-        validity, nulls = None, 0
-    else:
-        ok = np.asarray(valid, dtype=bool)
-        validity, nulls = pa.py_buffer(np.packbits(ok, bitorder="little")), int(ok.size - ok.sum())
-    return pa.Array.from_buffers(
-        pa.string(), number.size, [validity, pa.py_buffer(offsets), pa.py_buffer(data)],
-        null_count=nulls,
-    )
+    put_digits(data, head.size, width, number)
+    return fixed_width_strings(data, valid)
 
 
 def _text(values: Array, valid: Array | None = None) -> pa.Array:

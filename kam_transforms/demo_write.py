@@ -20,11 +20,74 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-__all__ = ["ExportSink", "render_csv"]
+__all__ = ["ExportSink", "fixed_width_strings", "put_digits", "render_csv"]
 
 #: Rows rendered to CSV text at once (bounds the text buffer, far below 2 GiB of offsets).
 CSV_CHUNK_ROWS = 200_000
 _NEEDS_QUOTES = '[,"\r\n]'
+
+
+def put_digits(out: np.ndarray, start: int, width: int, value: np.ndarray) -> None:
+    """Write ``value`` (non-negative, below ``10**width``) zero-padded as ASCII digits into
+    the columns ``start .. start + width - 1`` of the byte matrix ``out``."""
+    rest = np.array(value, dtype=np.int64)
+    for col in range(start + width - 1, start - 1, -1):
+        out[:, col] = rest % 10 + ord("0")
+        rest //= 10
+
+
+def fixed_width_strings(data: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """The rows of the ``uint8`` matrix ``data`` (ASCII, one string per row) as an Arrow
+    string array, null where not ``valid``: Arrow takes the bytes as its buffers."""
+    n, size = data.shape
+    if n * size >= 2**31:
+        raise ValueError(f"{n} strings of {size} bytes do not fit 32-bit offsets")
+    offsets = np.arange(n + 1, dtype=np.int32) * size
+    if valid is None:
+        validity, nulls = None, 0
+    else:
+        ok = np.asarray(valid, dtype=bool)
+        validity, nulls = pa.py_buffer(np.packbits(ok, bitorder="little")), int(ok.size - ok.sum())
+    return pa.Array.from_buffers(
+        pa.string(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(data))],
+        null_count=nulls,
+    )
+
+
+def _calendar(days: np.ndarray, template: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+    """A byte matrix of ``template`` rows with ``YYYY-MM-DD`` of ``days`` (since 1970) in its
+    first ten columns, or None if a year is outside 1000-9999."""
+    d = days.astype("datetime64[D]")
+    month_start = d.astype("datetime64[M]")
+    year = d.astype("datetime64[Y]").astype(np.int64) + 1970
+    if year.size and (year.min() < 1000 or year.max() > 9999):
+        return None
+    out = np.empty((days.size, len(template)), dtype=np.uint8)
+    out[:] = np.frombuffer(template, dtype=np.uint8)
+    put_digits(out, 0, 4, year)
+    put_digits(out, 5, 2, month_start.astype(np.int64) % 12 + 1)
+    put_digits(out, 8, 2, (d - month_start.astype("datetime64[D]")).astype(np.int64) + 1)
+    return out, year
+
+
+def _iso_text(arr: pa.Array) -> pa.Array | None:
+    """``YYYY-MM-DDTHH:MM:SSZ`` of a ``timestamp[s, UTC]`` or ``YYYY-MM-DD`` of a ``date32``
+    array, or None where a year falls outside 1000-9999."""
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    if pa.types.is_date32(arr.type):
+        days = arr.cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        made = _calendar(days, b"0000-00-00")
+        return None if made is None else fixed_width_strings(made[0], valid)
+    secs = arr.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+    made = _calendar(secs // 86400, b"0000-00-00T00:00:00Z")
+    if made is None:
+        return None
+    out, _ = made
+    sod = secs % 86400
+    put_digits(out, 11, 2, sod // 3600)
+    put_digits(out, 14, 2, sod // 60 % 60)
+    put_digits(out, 17, 2, sod % 60)
+    return fixed_width_strings(out, valid)
 
 
 def _render(arr: pa.Array) -> pa.Array:
@@ -33,10 +96,13 @@ def _render(arr: pa.Array) -> pa.Array:
     if pa.types.is_timestamp(t):
         if t.unit != "s" or t.tz != "UTC":
             raise TypeError(f"timestamps must be timestamp[s, tz=UTC], got {t}")
-        # "YYYY-MM-DD HH:MM:SSZ" -> the contract's "YYYY-MM-DDTHH:MM:SSZ"
-        return pc.replace_substring(arr.cast(pa.string()), " ", "T", max_replacements=1)
+        fast = _iso_text(arr)
+        if fast is not None:
+            return fast
+        return pc.strftime(arr, format="%Y-%m-%dT%H:%M:%SZ")
     if pa.types.is_date32(t):
-        return arr.cast(pa.string())
+        fast = _iso_text(arr)
+        return arr.cast(pa.string()) if fast is None else fast
     if pa.types.is_boolean(t):
         return pc.if_else(arr, "true", "false")
     if pa.types.is_integer(t) and arr.null_count == 0:
@@ -47,10 +113,13 @@ def _render(arr: pa.Array) -> pa.Array:
         return pa.array(text, type=pa.string(), mask=np.isnan(values))
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         arr = arr.cast(pa.string())
+        needs = pc.match_substring_regex(arr, _NEEDS_QUOTES)
+        if not pc.any(needs).as_py():
+            return arr
         quoted = pc.binary_join_element_wise(
             '"', pc.replace_substring(arr, '"', '""'), '"', ""
         )
-        return pc.if_else(pc.match_substring_regex(arr, _NEEDS_QUOTES), quoted, arr)
+        return pc.if_else(needs, quoted, arr)
     raise TypeError(f"no CSV rendering for {t}")
 
 
