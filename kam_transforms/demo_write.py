@@ -90,6 +90,31 @@ def _iso_text(arr: pa.Array) -> pa.Array | None:
     return fixed_width_strings(out, valid)
 
 
+def _float_text(arr: pa.Array) -> pa.Array:
+    """Python's ``repr`` of each float (what pandas writes), empty for null and NaN.
+
+    Arrow's shortest round-trip text has the same digits; where it differs in notation
+    (``100`` for ``100.0``) it is mended, and where Python writes an exponent (magnitudes
+    below 1e-4 or from 1e16) or Arrow does (many digits), numpy's ``repr`` of those few
+    values is taken instead."""
+    values = arr.to_numpy(zero_copy_only=False)  # null -> NaN
+    text = arr.cast(pa.string())
+    text = pc.if_else(
+        pc.match_substring_regex(text, "[.eni]"), text,
+        pc.binary_join_element_wise(text, ".0", ""),
+    )  # fmt: skip
+    size = np.abs(values)
+    with np.errstate(invalid="ignore"):
+        plain = ((size >= 1e-4) & (size < 1e16)) | (values == 0)
+    plain &= ~pc.match_substring(text, "e").fill_null(False).to_numpy(zero_copy_only=False)
+    other = ~plain & ~np.isnan(values)
+    if other.any():
+        text = pc.replace_with_mask(
+            text, pa.array(other), pa.array(values[other].astype(str), type=pa.string())
+        )
+    return pc.if_else(pa.array(np.isnan(values)), pa.scalar(None, pa.string()), text)
+
+
 def _render(arr: pa.Array) -> pa.Array:
     """One column as the CSV text of its cells (null where the cell is empty)."""
     t = arr.type
@@ -108,9 +133,7 @@ def _render(arr: pa.Array) -> pa.Array:
     if pa.types.is_integer(t) and arr.null_count == 0:
         return arr.cast(pa.string())
     if pa.types.is_floating(t) or pa.types.is_integer(t):  # pandas: ints with nulls are floats
-        values = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
-        text = values.astype(str)
-        return pa.array(text, type=pa.string(), mask=np.isnan(values))
+        return _float_text(arr.cast(pa.float64()))
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         arr = arr.cast(pa.string())
         needs = pc.match_substring_regex(arr, _NEEDS_QUOTES)

@@ -301,3 +301,20 @@ def test_csv_rendering_is_what_pandas_wrote(tmp_path: Path) -> None:
     # chunks of a column (Arrow slices, with offsets) render to the same bytes
     head, tail = ({c: a.slice(i, 3) for c, a in cols.items()} for i in (0, 3))
     assert render_csv(head) + render_csv(tail) == body
+
+
+def test_floats_render_as_python_repr() -> None:
+    import numpy as np
+    import pyarrow as pa
+
+    from kam_transforms.demo_write import _float_text
+
+    rng = np.random.default_rng(11)
+    x = np.concatenate([
+        rng.lognormal(0, 7, 100_000), -np.round(rng.lognormal(5, 3, 50_000), 2),
+        np.round(rng.random(50_000), 3), rng.random(1_000) * 1e-4,
+        [0.0, -0.0, 1e-4, 9.99e-5, 1e15, 1e16, 9999999999999998.0, 1.5, np.inf, -np.inf],
+    ])  # fmt: skip
+    got = _float_text(pa.array(x)).to_pylist()
+    assert got == [repr(float(v)) for v in x]
+    assert _float_text(pa.array([1.0, None, np.nan, 2.5])).to_pylist() == ["1.0", None, None, "2.5"]
