@@ -195,6 +195,22 @@ def _parse_times(text: pd.Series, fmt: str | None) -> pd.Series:
     return pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)
 
 
+def _to_number(cleaned: pd.Series) -> pd.Series:
+    """``pd.to_numeric(cleaned, errors="coerce")``, by Arrow's parser when every value of the
+    chunk parses (the usual case, about 3x faster), else by pandas for the whole chunk. Where
+    both parse a text they give the same double (both round correctly; the cases Arrow
+    refuses, such as ``0x10`` or ``1,000``, go to pandas)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.array(cleaned.to_numpy(dtype=object), pa.string(), from_pandas=True)
+    try:
+        values = pc.cast(text, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pd.to_numeric(cleaned, errors="coerce")
+    return pd.Series(values.to_numpy(zero_copy_only=False), index=cleaned.index)
+
+
 def apply_rules(
     frame: pd.DataFrame,
     ent: Entity,
@@ -275,7 +291,7 @@ def apply_rules(
             continue
         text = frame[col]
         cleaned = text.where(text.isna(), text.astype(str).str.strip())
-        num = pd.to_numeric(cleaned, errors="coerce")
+        num = _to_number(cleaned)
         parsed = num.notna()
         drift.add(col, text, parsed, "number")
         bad = (text.notna() & ~parsed).to_numpy()
@@ -314,13 +330,11 @@ def apply_rules(
             continue
         text = frame[col]
         low = text.where(text.isna(), text.astype(str).str.strip().str.lower())
-        is_true, is_false = low.isin(_TRUE), low.isin(_FALSE)
-        norm = pd.Series(
-            np.where(is_true, "true", np.where(is_false, "false", None)),
-            index=low.index,
-            dtype=object,
-        )
-        ok = is_true | is_false
+        is_true, is_false = low.isin(_TRUE).to_numpy(), low.isin(_FALSE).to_numpy()
+        words = np.full(len(low), None, dtype=object)
+        words[is_true], words[is_false] = "true", "false"
+        norm = pd.Series(words, index=low.index)
+        ok = pd.Series(is_true | is_false, index=low.index)
         drift.add(col, text, ok, "boolean")
         bad = (text.notna() & ~ok).to_numpy()
         reasons.add(bad & live, "unparseable_boolean", "not a boolean in {col}: {value}", col)
