@@ -238,7 +238,7 @@ def markdown(summaries: dict[int, dict[str, Any]], notes: str = "") -> str:
         "- The floor and pandas compute only the *core*: the order-history columns of",
         "  `customer_facts` and the ABC columns of `customer_tiers` (listed in",
         "  `benchmarks/scale_core.py`). `dbt run --select +customer_tiers` builds those marts",
-        "  whole, with everything they need (staging views, fx, the CLV fit and scoring, the",
+        "  whole, with everything they need (staging, fx, the CLV fit and scoring, the",
         "  price-signal and loyalty models), and pays dbt's start-up and parse. The row \"dbt",
         "  node time of the core-path models\" is dbt's own timing of just the staging,",
         "  intermediate and mart models on the core's path (summed over its 2 threads), the",
