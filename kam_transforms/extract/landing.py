@@ -48,6 +48,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kam_transforms.entities import Entity
+from kam_transforms.extract.canonical import chunk_texts
 from kam_transforms.extract.files import ExtractError, LandResult, partition_dir
 from kam_transforms.extract.lake import SNAPSHOT_METADATA, quote
 from kam_transforms.extract.rowrules import (
@@ -56,7 +57,6 @@ from kam_transforms.extract.rowrules import (
     SchemaDriftError,
     apply_rules,
     canonical_text,
-    kind_of,
 )
 from kam_transforms.extract.rules import rules_for
 from kam_transforms.extract.scratch import connect_spilling, work_folder
@@ -139,19 +139,15 @@ class Part:
 # --------------------------------------------------------------------------- pass 1: rules
 
 
-def _frames(part: Part, rows: int) -> Iterator[pd.DataFrame]:
-    """The part's rows as frames of at most ``rows`` rows."""
+def _chunks(part: Part, rows: int) -> Iterator[Chunk]:
+    """The part's rows as chunks (Arrow or frames, as given) of at most ``rows`` rows."""
     for chunk in part.chunks():
         if isinstance(chunk, pd.DataFrame):
             for start in range(0, len(chunk), rows):
-                frame = chunk.iloc[start : start + rows].reset_index(drop=True)
-                frame.columns = list(part.columns)
-                yield frame
+                yield chunk.iloc[start : start + rows]
             continue
         for start in range(0, chunk.num_rows, rows):
-            frame = chunk.slice(start, rows).to_pandas()
-            frame.columns = list(part.columns)
-            yield frame
+            yield chunk.slice(start, rows)
 
 
 def _schema_check(parts: Sequence[Part], ent: Entity, required: list[str]) -> list[str]:
@@ -179,10 +175,6 @@ def _schema_check(parts: Sequence[Part], ent: Entity, required: list[str]) -> li
             )
         extras.extend(c for c in names if c not in ent.columns and c not in extras)
     return [*ent.columns, *extras]
-
-
-def _arrow(text: pd.Series) -> pa.Array:
-    return pa.array(text.to_numpy(dtype=object), pa.string(), from_pandas=True)
 
 
 @dataclass
@@ -219,28 +211,19 @@ def _stage(
     with pq.ParquetWriter(path, schema) as writer:
         for part in parts:
             row_number = 0
-            for frame in _frames(part, rows):
+            for chunk in _chunks(part, rows):
                 where = f"{ent.source}/{ent.name}: column {{}} from {part.origin}"
-                text = pd.DataFrame(
-                    {
-                        c: (
-                            canonical_text(frame[c], kind_of(c, rules), where.format(c))
-                            if c in frame
-                            else pd.Series([None] * len(frame), dtype=object)
-                        )
-                        for c in order
-                    }
-                )
+                n = chunk.num_rows if isinstance(chunk, pa.Table | pa.RecordBatch) else len(chunk)
+                text = chunk_texts(chunk, list(part.columns), order, rules, where)
                 text, reasons = apply_rules(
-                    text, ent, rules, known_currencies, formats, drift, owners=owners
+                    text, n, ent, rules, known_currencies, formats, drift, owners=owners
                 )
                 if known_currencies is not None and not fx_landed:
                     _require_fx(ent, text, rules.currencies, known_currencies)
-                n = len(text)
-                texts = ["; ".join(t) if t else None for t in reasons.texts]
+                texts = reasons.texts()
                 for rule, count in reasons.counts.items():
                     staged.reasons[rule] = staged.reasons.get(rule, 0) + count
-                columns = [_arrow(text[c]) for c in order] + [
+                columns = [text[c] for c in order] + [
                     pa.array(np.arange(staged.rows_in, staged.rows_in + n), pa.int64()),
                     pa.array(np.arange(row_number + 1, row_number + n + 1), pa.int64()),
                     pa.array([part.origin] * n, pa.string()),
@@ -266,10 +249,12 @@ def _content_digest(con: duckdb.DuckDBPyConnection, path: Path, order: list[str]
     return f"{count}:{total}".encode()
 
 
-def _require_fx(ent: Entity, text: pd.DataFrame, cols: Iterable[str], known: set[str]) -> None:
+def _require_fx(
+    ent: Entity, text: dict[str, pa.Array], cols: Iterable[str], known: set[str]
+) -> None:
     used: set[str] = set()
     for c in cols:
-        used.update(str(v) for v in text[c].dropna())
+        used.update(str(v) for v in text[c].unique().drop_null().to_pylist())
     foreign = sorted(used - known)
     if foreign:
         raise ExtractError(
