@@ -191,7 +191,7 @@ def generate(
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"fmt must be 'csv' or 'parquet', got {fmt!r}")
     sizes = region_sizes(customers, block_customers())
-    offsets = dict.fromkeys(_World.ID_PREFIXES, 0)
+    offsets: dict[str, int] = {}
     shared: SharedTables | None = None
     scenarios: dict[str, Any] = {}
     with ExportSink(Path(out_dir), fmt) as sink:
@@ -210,7 +210,7 @@ def generate(
                     sink.write(name, cols)
                 del cols
             for prefix, count in world.id_counts().items():
-                offsets[prefix] += count
+                offsets[prefix] = offsets.get(prefix, 0) + count
             del world, tables
     row_counts = dict(sink.rows)
     manifest: dict[str, Any] = {

@@ -401,12 +401,6 @@ class _World:
     (region 0's) instead of drawing its own.
     """
 
-    #: The ID prefixes that :meth:`snapshot` can offset (products are shared by the regions).
-    ID_PREFIXES: tuple[str, ...] = (
-        "OWN-", "ACC-", "CUS-", "CON-", "ACT-", "OPP-", "TIC-", "SRV-", "PLN-", "ORD-", "OLN-",
-        "INV-", "PAY-",
-    )  # fmt: skip
-
     def __init__(
         self, customers: int, seed: int, anchor: date, *, region: int = 0,
         shared: SharedTables | None = None,

@@ -13,7 +13,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from kam_transforms.entities import entity
-from kam_transforms.extract.rowrules import OwnerIndex, kind_of
+from kam_transforms.extract.canonical import kind_of
+from kam_transforms.extract.rowrules import OwnerIndex
 from kam_transforms.extract.rules import rules_for
 
 ENTITIES = [

@@ -48,16 +48,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kam_transforms.entities import Entity
-from kam_transforms.extract.canonical import chunk_texts
+from kam_transforms.extract.canonical import SchemaDriftError, canonical_text, chunk_texts
 from kam_transforms.extract.files import ExtractError, LandResult, partition_dir
 from kam_transforms.extract.lake import SNAPSHOT_METADATA, quote
-from kam_transforms.extract.rowrules import (
-    Drift,
-    OwnerIndex,
-    SchemaDriftError,
-    apply_rules,
-    canonical_text,
-)
+from kam_transforms.extract.rowrules import Drift, OwnerIndex, apply_rules
 from kam_transforms.extract.rules import rules_for
 from kam_transforms.extract.scratch import connect_spilling, work_folder
 from kam_transforms.extract.snapshot import (
@@ -213,8 +207,8 @@ def _stage(
             row_number = 0
             for chunk in _chunks(part, rows):
                 where = f"{ent.source}/{ent.name}: column {{}} from {part.origin}"
-                n = chunk.num_rows if isinstance(chunk, pa.Table | pa.RecordBatch) else len(chunk)
                 text = chunk_texts(chunk, list(part.columns), order, rules, where)
+                n = len(text[order[0]])
                 text, reasons = apply_rules(
                     text, n, ent, rules, known_currencies, formats, drift, owners=owners
                 )

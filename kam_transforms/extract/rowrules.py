@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from kam_transforms.addresses import canonical_locale, normalise_address
 from kam_transforms.entities import Entity
-from kam_transforms.extract.canonical import SchemaDriftError, canonical_text, kind_of
+from kam_transforms.extract.canonical import SchemaDriftError
 from kam_transforms.extract.rules import MAX_MAGNITUDE, EntityRules
 from kam_transforms.lazy import lazy
 
@@ -37,8 +37,6 @@ __all__ = [
     "Reasons",
     "SchemaDriftError",
     "apply_rules",
-    "canonical_text",
-    "kind_of",
 ]
 
 _TRUE = {"true", "1", "yes", "y", "t"}
